@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// Runs the test suite on the built output: `npm test` (all), `npm test -- unit` (no root needed).
+// Integration files run one at a time: they share the kernel (mounts, cgroups, netns).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+if (!process.env.BERTH_SKIP_BUILD) execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit' });
+
+function walk(dir) {
+  let out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out = out.concat(walk(p));
+    else if (name.endsWith('.test.js')) out.push(p);
+  }
+  return out;
+}
+const only = process.argv[2];
+const filter = process.argv.slice(3);
+let files = walk(join(root, 'dist'));
+files = files.filter((f) => !f.includes('/node_modules/'));
+if (only === 'unit') files = files.filter((f) => !f.includes('/integration/'));
+else if (only && only !== 'all') files = files.filter((f) => f.includes(only));
+if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
+files.sort((a, b) => Number(a.includes('/integration/')) - Number(b.includes('/integration/')) || a.localeCompare(b));
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+  stdio: 'inherit',
+  cwd: root,
+});
+process.exit(r.status ?? 1);

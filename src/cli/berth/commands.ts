@@ -1,0 +1,10 @@
+import type { Command } from 'commander';
+import type { CliContext } from './context.js';
+
+/**
+ * Every berth command, as a function that adds itself to the program. A command sets a
+ * non-zero exit status (e.g. the container's) through `setExit`; errors are thrown.
+ */
+export type RegisterCommand = (program: Command, ctx: CliContext, setExit: (code: number) => void) => void;
+
+export const COMMANDS: RegisterCommand[] = [];

@@ -1,0 +1,2 @@
+export * from './fs.js';
+export * from './id.js';
