@@ -1,0 +1,1 @@
+export type { CgroupManager, CgroupStats, CgroupLayout } from './types.js';
