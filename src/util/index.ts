@@ -1,3 +1,2 @@
 export * from './fs.js';
 export * from './id.js';
-export * from './sqlite.js';

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
+// Imported directly (not through util/index.ts) so that the runtime bundle never loads SQLite.
 export type Db = Database.Database;
 
 const open = new Map<string, Db>();
