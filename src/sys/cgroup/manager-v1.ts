@@ -50,9 +50,9 @@ export class V1Manager implements CgroupManager {
   }
 
   create(resources: Resources | undefined): void {
-    const steps = this.#plan(resources, undefined);
     const created: string[] = [];
     try {
+      const steps = this.#plan(resources, undefined);
       for (const p of this.#all()) {
         created.push(...mkdirChain(p));
         if (p.hierarchy.controllers.includes('cpuset')) this.#fillCpuset(p.dir, p.base);
@@ -139,7 +139,7 @@ export class V1Manager implements CgroupManager {
     try {
       let current: number | undefined;
       const mem = this.#place('memory');
-      if (mem && resources.memory?.limit !== undefined && resources.memory.swap !== undefined) {
+      if (mem && resources.memory?.limit !== undefined) {
         const n = Number(readCg(`${mem.dir}/memory.limit_in_bytes`));
         current = n >= 2 ** 62 ? -1 : n;
       }

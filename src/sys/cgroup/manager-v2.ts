@@ -27,9 +27,9 @@ export class V2Manager implements CgroupManager {
   }
 
   create(resources: Resources | undefined): void {
-    const writes = translateV2(resources, this.#warn);
     let created: string[] = [];
     try {
+      const writes = translateV2(resources, this.#warn);
       created = mkdirChain(this.#place);
       // Enabling in the parent after the mkdir is fine: the files appear in existing children.
       enableControllers(this.#place.base, this.#place.rel, writes.map((w) => w.controller), this.path);
