@@ -1,0 +1,307 @@
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  chmodSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import type { Readable } from 'node:stream';
+import { BerthError } from '../errors/index.js';
+import { fsOps, S_IFBLK, S_IFCHR, S_IFIFO, type FsOps } from '../sys/fsops.js';
+import { baseOf, cleanEntryPath, parentOf, RootDirs } from './path.js';
+import { TarReader, type TarHeader, type TarSink } from './tar.js';
+
+/**
+ * How a layer lands in its directory.
+ * - `overlay`: the dir is this layer alone (an overlayfs layer). Whiteouts become overlayfs
+ *   whiteouts (a 0:0 character device) and opaque dirs get `trusted.overlay.opaque=y`, so
+ *   every layer can unpack into its own empty dir, in parallel with the others.
+ * - `native`: the dir already holds a copy of the parent's tree; whiteouts delete from it.
+ */
+export type LayerFormat = 'overlay' | 'native';
+
+export interface ApplyLayerOptions {
+  format: LayerFormat;
+  /** Create character and block devices found in the layer (default true, as docker does as root). */
+  allowDevices?: boolean;
+}
+
+export interface ApplyLayerResult {
+  /** Bytes of regular-file content written. */
+  size: number;
+  /** Entries applied (whiteouts included). */
+  entries: number;
+}
+
+const WH = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+const O_CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const UMASK = process.umask();
+
+/**
+ * Unpack one uncompressed layer tar into `dir`, following the image-spec layer rules
+ * (image-spec layer.md: changesets, whiteouts, opaque whiteouts). The caller decompresses
+ * and verifies digests. Entries are applied while the stream arrives, with synchronous
+ * fs calls (one event-loop turn per input chunk, not per entry); file content streams
+ * straight to its fd. Directory mtimes are set last, after their content.
+ *
+ * Hostile input (absolute paths, `..` climbing out, paths through symlinks, hardlinks out of
+ * the root, devices when not allowed) rejects with INVALID_ARGUMENT/PERMISSION_DENIED;
+ * `dir` is then left as it is for the caller to remove.
+ */
+export async function applyLayer(tar: Readable, dir: string, opts: ApplyLayerOptions): Promise<ApplyLayerResult> {
+  const applier = new Applier(dir, opts);
+  const reader = new TarReader(applier);
+  try {
+    for await (const chunk of tar) reader.push(chunk as Buffer);
+    reader.finish();
+    applier.finish();
+  } catch (err) {
+    applier.abort();
+    throw BerthError.wrap(err, `apply layer to ${JSON.stringify(dir)}`);
+  }
+  return { size: applier.size, entries: applier.entries };
+}
+
+class Applier implements TarSink {
+  readonly #dirs: RootDirs;
+  readonly #native: boolean;
+  readonly #allowDevices: boolean;
+  #ops: FsOps | undefined;
+  /** Directory mtimes, applied last (creating an entry in a dir changes the dir's mtime). */
+  readonly #dirTimes = new Map<string, number>();
+  /** native: paths this layer wrote, which an opaque whiteout must keep. */
+  readonly #touched = new Set<string>();
+  #fd = -1;
+  #file: { header: TarHeader; path: string; parentSetgid: boolean } | null = null;
+  size = 0;
+  entries = 0;
+
+  constructor(root: string, opts: ApplyLayerOptions) {
+    this.#dirs = new RootDirs(root);
+    this.#native = opts.format === 'native';
+    this.#allowDevices = opts.allowDevices ?? true;
+  }
+
+  get #fs(): FsOps {
+    return (this.#ops ??= fsOps());
+  }
+
+  entry(h: TarHeader): void {
+    this.entries++;
+    try {
+      this.#entry(h);
+    } catch (err) {
+      if (err instanceof BerthError) throw err;
+      throw BerthError.wrap(err, `entry ${JSON.stringify(h.name)}`);
+    }
+  }
+
+  data(chunk: Buffer): void {
+    if (this.#fd < 0) return;
+    let off = 0;
+    while (off < chunk.length) off += writeSync(this.#fd, chunk, off, chunk.length - off);
+  }
+
+  end(): void {
+    const f = this.#file;
+    if (!f) return;
+    this.#file = null;
+    const fd = this.#fd;
+    this.#fd = -1;
+    const h = f.header;
+    try {
+      if (h.uid !== 0 || h.gid !== 0 || f.parentSetgid) fchownSync(fd, h.uid, h.gid);
+      // chown clears setuid/setgid, so the mode goes after it (chown(2)).
+      if (h.mode & 0o7000 || h.mode & UMASK) fchmodSync(fd, h.mode);
+      if (h.xattrs) this.#xattrs(f.path, h);
+      futimesSync(fd, h.mtime, h.mtime);
+    } catch (err) {
+      throw BerthError.wrap(err, `entry ${JSON.stringify(h.name)}`);
+    } finally {
+      closeSync(fd);
+    }
+    this.size += h.size;
+  }
+
+  finish(): void {
+    for (const [rel, mtime] of this.#dirTimes) lutimesSync(this.#dirs.abs(rel), mtime, mtime);
+  }
+
+  abort(): void {
+    if (this.#fd >= 0) closeSync(this.#fd);
+    this.#fd = -1;
+  }
+
+  #entry(h: TarHeader): void {
+    const rel = cleanEntryPath(h.name);
+    const base = baseOf(rel);
+    if (base.startsWith(WH)) return this.#whiteout(h, rel, base);
+    if (rel === '') {
+      if (h.type !== 'dir') throw new BerthError('INVALID_ARGUMENT', `entry ${JSON.stringify(h.name)}: the root must be a directory`);
+      return this.#dir(h, '', this.#dirs.root, false);
+    }
+    const parent = parentOf(rel);
+    const parentAbs = this.#dirs.dir(parent, h.name, true) as string;
+    const path = `${parentAbs}/${base}`;
+    const parentSetgid = this.#dirs.setgid(parent);
+    if (this.#native) this.#touch(rel);
+    switch (h.type) {
+      case 'file':
+        this.#fd = this.#create(rel, path, h, () => openSync(path, O_CREATE, h.mode & 0o777));
+        this.#file = { header: h, path, parentSetgid };
+        return;
+      case 'dir':
+        return this.#dir(h, rel, path, parentSetgid);
+      case 'symlink':
+        this.#create(rel, path, h, () => symlinkSync(h.linkname, path));
+        if (h.uid !== 0 || h.gid !== 0 || parentSetgid) lchownSync(path, h.uid, h.gid);
+        if (h.xattrs) this.#xattrs(path, h);
+        lutimesSync(path, h.mtime, h.mtime);
+        return;
+      case 'link':
+        return this.#hardlink(h, rel, path);
+      case 'char':
+      case 'block':
+      case 'fifo': {
+        if (h.type !== 'fifo' && !this.#allowDevices) {
+          throw new BerthError('PERMISSION_DENIED', `entry ${JSON.stringify(h.name)}: device nodes are not allowed in this layer`);
+        }
+        const type = h.type === 'char' ? S_IFCHR : h.type === 'block' ? S_IFBLK : S_IFIFO;
+        this.#create(rel, path, h, () => this.#fs.mknod(path, type | (h.mode & 0o777), h.devmajor, h.devminor));
+        this.#meta(path, h, parentSetgid);
+        return;
+      }
+    }
+  }
+
+  /** Run create(); if the name is taken, remove what is there (never following it) and retry. */
+  #create<T>(rel: string, path: string, h: TarHeader, create: () => T): T {
+    try {
+      return create();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    this.#remove(rel, path);
+    return create();
+  }
+
+  #remove(rel: string, path: string): void {
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    if (!st) return;
+    if (st.isDirectory()) {
+      rmSync(path, { recursive: true, force: true });
+      this.#dirs.forget(rel);
+      const prefix = `${rel}/`;
+      for (const k of this.#dirTimes.keys()) if (k === rel || k.startsWith(prefix)) this.#dirTimes.delete(k);
+    } else unlinkSync(path);
+  }
+
+  #dir(h: TarHeader, rel: string, path: string, parentSetgid: boolean): void {
+    let existed = false;
+    try {
+      mkdirSync(path, h.mode & 0o777);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (lstatSync(path).isDirectory()) existed = true;
+      else {
+        this.#remove(rel, path);
+        mkdirSync(path, h.mode & 0o777);
+      }
+    }
+    if (existed || h.uid !== 0 || h.gid !== 0 || parentSetgid) lchownSync(path, h.uid, h.gid);
+    if (existed || h.mode & 0o7000 || h.mode & UMASK) chmodSync(path, h.mode);
+    if (h.xattrs) this.#xattrs(path, h);
+    this.#dirs.known(rel, h.mode);
+    this.#dirTimes.set(rel, h.mtime);
+  }
+
+  #hardlink(h: TarHeader, rel: string, path: string): void {
+    const target = cleanEntryPath(h.linkname);
+    const name = JSON.stringify(h.name);
+    if (target === '') throw new BerthError('INVALID_ARGUMENT', `entry ${name}: hardlink to the root`);
+    const targetParent = this.#dirs.dir(parentOf(target), h.name, false);
+    const targetPath = targetParent === null ? null : `${targetParent}/${baseOf(target)}`;
+    const st = targetPath === null ? undefined : lstatSync(targetPath, { throwIfNoEntry: false });
+    if (!st || targetPath === null) {
+      const where = this.#native ? 'in this layer or its parents' : 'in this layer (overlay layers unpack alone)';
+      throw new BerthError('INVALID_ARGUMENT', `entry ${name}: hardlink target ${JSON.stringify(h.linkname)} not found ${where}`);
+    }
+    if (st.isDirectory()) throw new BerthError('INVALID_ARGUMENT', `entry ${name}: hardlink to a directory`);
+    if (targetPath === path) return;
+    this.#create(rel, path, h, () => linkSync(targetPath, path));
+  }
+
+  #whiteout(h: TarHeader, rel: string, base: string): void {
+    const parent = parentOf(rel);
+    if (base === OPAQUE) {
+      if (this.#native) {
+        const abs = this.#dirs.dir(parent, h.name, true) as string;
+        this.#touch(parent);
+        this.#clearUntouched(parent, abs);
+      } else {
+        const abs = this.#dirs.dir(parent, h.name, true) as string;
+        this.#fs.lsetxattr(abs, 'trusted.overlay.opaque', Buffer.from('y'));
+      }
+      return;
+    }
+    if (base.startsWith(`${WH}${WH}`)) return; // other AUFS meta entries (.wh..wh.plnk, ...) carry nothing
+    const name = base.slice(WH.length);
+    if (name === '' || name === '.' || name === '..') {
+      throw new BerthError('INVALID_ARGUMENT', `entry ${JSON.stringify(h.name)}: whiteout of an invalid name`);
+    }
+    const victim = parent === '' ? name : `${parent}/${name}`;
+    if (this.#native) {
+      const abs = this.#dirs.dir(parent, h.name, false);
+      if (abs !== null) this.#remove(victim, `${abs}/${name}`);
+      this.#touched.delete(victim);
+      return;
+    }
+    // overlayfs whiteout: a character device with device number 0:0 (overlayfs.rst "whiteouts").
+    const abs = this.#dirs.dir(parent, h.name, true) as string;
+    const path = `${abs}/${name}`;
+    this.#create(victim, path, h, () => this.#fs.mknod(path, S_IFCHR, 0, 0));
+  }
+
+  /** native opaque dir: delete what the parent layers put in `rel`, keep what this layer wrote. */
+  #clearUntouched(rel: string, abs: string): void {
+    for (const name of readdirSync(abs)) {
+      const child = rel === '' ? name : `${rel}/${name}`;
+      const p = `${abs}/${name}`;
+      if (!this.#touched.has(child)) this.#remove(child, p);
+      else if (lstatSync(p).isDirectory()) this.#clearUntouched(child, p);
+    }
+  }
+
+  #touch(rel: string): void {
+    // Parents count as written too, so that an opaque whiteout higher up keeps the path.
+    for (let r = rel; r !== '' && !this.#touched.has(r); r = parentOf(r)) this.#touched.add(r);
+  }
+
+  #meta(path: string, h: TarHeader, parentSetgid: boolean): void {
+    if (h.uid !== 0 || h.gid !== 0 || parentSetgid) lchownSync(path, h.uid, h.gid);
+    if (h.mode & 0o7000 || h.mode & UMASK) chmodSync(path, h.mode);
+    if (h.xattrs) this.#xattrs(path, h);
+    lutimesSync(path, h.mtime, h.mtime);
+  }
+
+  #xattrs(path: string, h: TarHeader): void {
+    for (const [name, value] of h.xattrs ?? []) {
+      // trusted.overlay.* belongs to the overlay driver; a layer must not forge whiteouts or redirects.
+      if (name.startsWith('trusted.overlay.')) continue;
+      this.#fs.lsetxattr(path, name, value);
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BerthError } from '../errors/index.js';
+
+/**
+ * The file-system calls Node's fs module lacks, from the native addon `native/fsops.c`
+ * (built by `make -C native`). All synchronous: layer unpacking makes many tiny calls.
+ * Failures are thrown as Node-style system errors (`code` is the errno name).
+ */
+export interface FsOps {
+  /** mknod(2): `mode` carries the type bits (S_IFCHR, S_IFBLK, S_IFIFO) and permissions. */
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  /** lsetxattr(2): never follows a symlink. */
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** lgetxattr(2), or null when the attribute is absent (ENODATA). */
+  lgetxattr(path: string, name: string): Buffer | null;
+  /** llistxattr(2): the attribute names this process may see. */
+  llistxattr(path: string): string[];
+}
+
+export const S_IFMT = 0o170000;
+export const S_IFIFO = 0o010000;
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+
+let loaded: FsOps | undefined;
+
+/** The addon, found beside the built tree (dist/src/sys or the bundle in dist/bin) or at $BERTH_NATIVE_DIR. */
+export function fsOps(): FsOps {
+  if (loaded) return loaded;
+  const name = 'berth-fsops.node';
+  const candidates: string[] = [];
+  if (process.env.BERTH_NATIVE_DIR) candidates.push(join(process.env.BERTH_NATIVE_DIR, name));
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    candidates.push(join(dir, 'native', 'build', name));
+    if (dirname(dir) === dir) break;
+  }
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) {
+    throw new BerthError('NOT_IMPLEMENTED', `load native fs helper ${name}: not found (run "make -C native" or set BERTH_NATIVE_DIR)`);
+  }
+  loaded = createRequire(import.meta.url)(found) as FsOps;
+  return loaded;
+}
