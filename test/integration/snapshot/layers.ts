@@ -26,7 +26,7 @@ export async function layerTar(entries: LayerEntry[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
   const done = new Promise<Buffer>((resolve, reject) => {
-    p.on('data', (c: Buffer) => chunks.push(c));
+    p.on('data', (c: unknown) => chunks.push(c as Buffer));
     p.on('end', () => resolve(Buffer.concat(chunks)));
     p.on('error', reject);
   });
@@ -49,7 +49,7 @@ export async function layerTar(entries: LayerEntry[]): Promise<Buffer> {
     };
     await new Promise<void>((resolve, reject) => {
       if (content) p.entry(header, content, (err) => (err ? reject(err) : resolve()));
-      else p.entry(header, (err) => (err ? reject(err) : resolve())).end();
+      else p.entry(header, (err) => (err ? reject(err) : resolve())).end(Buffer.alloc(0));
     });
   }
   p.finalize();
