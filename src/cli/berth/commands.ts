@@ -1,5 +1,11 @@
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
+import { registerImageInspect } from './image-inspect.js';
+import { registerImagePrune } from './image-prune.js';
+import { registerImages } from './images.js';
+import { registerPull } from './pull.js';
+import { registerRmi } from './rmi.js';
+import { registerTag } from './tag.js';
 
 /**
  * Every berth command, as a function that adds itself to the program. A command sets a
@@ -7,4 +13,12 @@ import type { CliContext } from './context.js';
  */
 export type RegisterCommand = (program: Command, ctx: CliContext, setExit: (code: number) => void) => void;
 
-export const COMMANDS: RegisterCommand[] = [];
+export const COMMANDS: RegisterCommand[] = [
+  // images (issue 3)
+  registerPull,
+  registerImages,
+  registerImageInspect,
+  registerTag,
+  registerRmi,
+  registerImagePrune,
+];

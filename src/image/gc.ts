@@ -1,0 +1,92 @@
+import { BerthError } from '../errors/index.js';
+import type { ImageDeps } from './deps.js';
+import { chainIds } from './chain.js';
+import { isIndexType, isManifestType } from './manifest.js';
+
+export interface GcResult {
+  blobs: string[];
+  snapshots: string[];
+  ingests: string[];
+  reclaimed: number;
+}
+
+/**
+ * Mark and sweep (containerd's GC model): roots are the image records' targets and everything
+ * a live lease holds (pulls in flight, containers using an image). From each root, indexes lead
+ * to manifests, manifests to their config and layers, configs to the snapshots of their chain
+ * IDs. Blobs and snapshots nothing reaches are removed, and so are ingests no live process
+ * holds. `only` limits the sweep to some blobs (cleanup after a failed pull).
+ */
+export async function collectGarbage(deps: ImageDeps, opts: { only?: Set<string> } = {}): Promise<GcResult> {
+  const leased = deps.content.leases.resources();
+  const blobs = new Set<string>();
+  const snapshots = new Set<string>(leased.get('snapshot') ?? []);
+
+  const walk = async (digest: string, mediaType: string | undefined): Promise<void> => {
+    if (blobs.has(digest)) return;
+    blobs.add(digest);
+    const size = deps.content.size(digest);
+    if (size === undefined) return;
+    if (mediaType !== undefined && !isIndexType(mediaType) && !isManifestType(mediaType)) return;
+    if (size > 4 << 20) return;
+    let j: { manifests?: { digest: string; mediaType: string }[]; config?: { digest: string }; layers?: { digest: string }[] };
+    try {
+      j = JSON.parse((await deps.content.read(digest)).toString('utf8'));
+    } catch {
+      return; // not JSON: a leaf
+    }
+    if (!j || typeof j !== 'object') return;
+    if (Array.isArray(j.manifests)) {
+      for (const m of j.manifests) if (typeof m?.digest === 'string') await walk(m.digest, m.mediaType);
+    } else if (j.config && typeof j.config.digest === 'string' && Array.isArray(j.layers)) {
+      blobs.add(j.config.digest);
+      for (const l of j.layers) if (typeof l?.digest === 'string') blobs.add(l.digest);
+      try {
+        const cfg = JSON.parse((await deps.content.read(j.config.digest)).toString('utf8')) as { rootfs?: { diff_ids?: string[] } };
+        for (const c of chainIds(cfg.rootfs?.diff_ids ?? [])) snapshots.add(c);
+      } catch {
+        // config missing or unreadable: its snapshots are not reachable through it
+      }
+    }
+  };
+
+  for (const rec of deps.images.list()) await walk(rec.target.digest, rec.target.mediaType);
+  for (const d of leased.get('content') ?? []) await walk(d, undefined);
+  for (const d of leased.get('image') ?? []) await walk(d, undefined);
+
+  const result: GcResult = { blobs: [], snapshots: [], ingests: [], reclaimed: 0 };
+  for (const d of deps.content.list()) {
+    if (blobs.has(d) || (opts.only && !opts.only.has(d))) continue;
+    result.reclaimed += deps.content.size(d) ?? 0;
+    await deps.content.delete(d);
+    result.blobs.push(d);
+  }
+  if (opts.only) return result;
+
+  const unpacker = deps.unpacker;
+  if (unpacker?.list && unpacker.remove) {
+    let pending = (await unpacker.list()).filter((c) => !snapshots.has(c));
+    // A snapshot with children cannot go before them: sweep until no progress.
+    for (let pass = 0; pending.length && pass < 64; pass++) {
+      const next: string[] = [];
+      for (const c of pending) {
+        try {
+          await unpacker.remove(c);
+          result.snapshots.push(c);
+        } catch {
+          next.push(c);
+        }
+      }
+      if (next.length === pending.length) {
+        throw new BerthError('FAILED_PRECONDITION', `garbage collection: cannot remove snapshots ${next.join(', ')}`);
+      }
+      pending = next;
+    }
+  }
+  for (const ing of deps.content.staleIngests()) {
+    deps.content.removeIngest(ing.ref);
+    result.reclaimed += ing.size;
+    result.ingests.push(ing.ref);
+  }
+  return result;
+}

@@ -1,0 +1,15 @@
+export * from './reference.js';
+export * from './platform.js';
+export * from './chain.js';
+export * from './manifest.js';
+export * from './store.js';
+export * from './deps.js';
+export * from './resolve.js';
+export * from './pull.js';
+export * from './tag.js';
+export * from './remove.js';
+export * from './list.js';
+export * from './inspect.js';
+export * from './gc.js';
+export type { LayerUnpacker } from './unpack.js';
+export * from './prune.js';
