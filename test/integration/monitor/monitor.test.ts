@@ -1,0 +1,261 @@
+/**
+ * The per-container monitor against a real runtime (runc, or berth-runtime with
+ * BERTH_TEST_RUNTIME=berth) and busybox bundles. Needs root.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { isBerthError } from '../../../src/errors/index.js';
+import {
+  attach,
+  followLogs,
+  readExit,
+  startMonitor,
+  waitExit,
+  type AttachChunk,
+  type LogEntry,
+  type MonitorOptions,
+} from '../../../src/engine/monitor/index.js';
+import { makeBundle, makeRootfs, REPO, testRuntime } from './bundle.js';
+
+const runtime = testRuntime();
+const skip =
+  process.getuid?.() !== 0 ? 'needs root' : !existsSync(runtime.path) ? `runtime ${runtime.path} not built` : false;
+
+describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
+  let tmp: string;
+  let rootfs: string;
+  let runtimeRoot: string;
+  const ids: string[] = [];
+  const suffix = randomBytes(4).toString('hex');
+
+  before(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'berth-monitor-'));
+    rootfs = makeRootfs(tmp);
+    runtimeRoot = join(tmp, 'runtime');
+  });
+
+  after(() => {
+    for (const id of ids) {
+      spawnSync(runtime.path, ['--root', runtimeRoot, 'delete', '--force', id], { stdio: 'ignore' });
+    }
+    // no monitor of ours may survive the file
+    for (const id of ids) {
+      const left = monitorsOf(id);
+      for (const pid of left) process.kill(pid, 'SIGKILL');
+      assert.deepEqual(left, [], `monitor of ${id} still running`);
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  function setup(name: string, args: string[], o: Partial<MonitorOptions> & { terminalBundle?: boolean } = {}): MonitorOptions {
+    const id = `mon-${name}-${suffix}`;
+    ids.push(id);
+    const dir = join(tmp, name);
+    const bundle = makeBundle(join(dir, 'bundle'), rootfs, args, { terminal: o.terminalBundle ?? o.terminal });
+    const stateDir = join(dir, 'state');
+    return {
+      id,
+      bundle,
+      runtimePath: runtime.path,
+      runtimeRoot,
+      stateDir,
+      terminal: false,
+      stdin: false,
+      logPath: join(dir, 'ctr.log'),
+      ...o,
+    };
+  }
+
+  async function readAll(logPath: string): Promise<LogEntry[]> {
+    const out: LogEntry[] = [];
+    for await (const e of followLogs(logPath)) out.push(e);
+    return out;
+  }
+
+  it('logs stdout and stderr, records exit 3, exits, leaves a deletable container', async () => {
+    const o = setup('basic', ['sh', '-c', 'echo out; echo err >&2; exit 3']);
+    const h = await startMonitor(o);
+    assert.ok(h.monitorPid > 0 && h.containerPid > 0);
+    assert.equal(h.started, false);
+    assert.equal(parentOf(h.containerPid), h.monitorPid, 'the init is the monitor\'s child');
+    // attach first, then start: no output is missed
+    const a = await attach(o.stateDir, o.id);
+    const chunks: AttachChunk[] = [];
+    a.on('data', (c: AttachChunk) => chunks.push(c));
+    assert.equal(await a.start(), h.containerPid);
+    const ex = await a.exit;
+    assert.equal(ex?.exitCode, 3);
+    const st = await waitExit(o.stateDir);
+    assert.equal(st.exitCode, 3);
+    assert.equal(st.signal, 0);
+    assert.equal(st.restartCount, 0);
+    assert.equal(st.oomKilled, false);
+    assert.ok(st.startedAt && Date.parse(st.finishedAt) >= Date.parse(st.startedAt));
+    const live = chunks.map((c) => `${c.stream}:${c.data}`).sort();
+    assert.deepEqual(live, ['stderr:err\n', 'stdout:out\n']);
+    const logs = await readAll(o.logPath);
+    assert.deepEqual(
+      logs.map((e) => [e.stream, e.line]).sort(),
+      [['stderr', 'err'], ['stdout', 'out']],
+    );
+    for (const raw of readFileSync(o.logPath, 'utf8').trim().split('\n')) {
+      assert.match(raw, /^\{"log":".*","stream":"std(out|err)","time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z"\}$/);
+    }
+    await waitGone(h.monitorPid);
+    assert.deepEqual(readdirSync(o.stateDir).sort(), ['container.pid', 'exit', 'runtime.log']);
+    execFileSync(runtime.path, ['--root', runtimeRoot, 'delete', o.id]);
+  });
+
+  it('relays stdin from an attach client through a pipe', async () => {
+    const o = setup('stdin', ['sh', '-c', 'while read l; do echo "got $l"; done; echo done'], { stdin: true });
+    await startMonitor(o);
+    const a = await attach(o.stateDir, o.id);
+    await a.start();
+    a.write('one\n');
+    a.end('two\n'); // end() closes the container's stdin
+    const ex = await a.exit;
+    assert.equal(ex?.exitCode, 0);
+    assert.deepEqual((await readAll(o.logPath)).map((e) => e.line), ['got one', 'got two', 'done']);
+  });
+
+  it('keeps a container running after its starter exits; SIGKILL gives 137', async () => {
+    const o = setup('survive', ['sleep', '600'], { start: true });
+    // the starter is its own node process, gone before we look
+    const starter = `import { startMonitor } from ${JSON.stringify(join(REPO, 'dist/src/engine/monitor/index.js'))};
+      const h = await startMonitor(${JSON.stringify(o)});
+      process.stdout.write(JSON.stringify(h));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', starter], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const h = JSON.parse(r.stdout) as { monitorPid: number; containerPid: number; started: boolean };
+    assert.equal(h.started, true);
+    assert.ok(isAlive(h.monitorPid) && isAlive(h.containerPid));
+    assert.equal(parentOf(h.containerPid), h.monitorPid);
+    const status = readFileSync(`/proc/${h.monitorPid}/status`, 'utf8');
+    const rss = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+    console.log(`# monitor RSS: ${rss} kB (${runtime.name})`);
+    assert.ok(Number(rss) > 0);
+    // no descriptor of the starter (its stdio pipes) is held by the monitor
+    const fds = readdirSync(`/proc/${h.monitorPid}/fd`).map((fd) => safeReadlink(`/proc/${h.monitorPid}/fd/${fd}`));
+    assert.ok(!fds.some((l) => l.includes('sync') || l.includes('tty')), fds.join(' '));
+    execFileSync(runtime.path, ['--root', runtimeRoot, 'kill', o.id, 'KILL']);
+    const st = await waitExit(o.stateDir);
+    assert.equal(st.exitCode, 137);
+    assert.equal(st.signal, 9);
+    await waitGone(h.monitorPid);
+    assert.ok(!existsSync(join(o.stateDir, 'attach.sock')));
+  });
+
+  it('rotates the log by max-size and max-file', async () => {
+    const o = setup('rotate', ['sh', '-c', 'seq 1 300'], { start: true, logMaxSize: 1024, logMaxFiles: 3 });
+    await startMonitor(o);
+    const st = await waitExit(o.stateDir);
+    assert.equal(st.exitCode, 0);
+    const names = readdirSync(join(tmp, 'rotate')).filter((n) => n.startsWith('ctr.log')).sort();
+    assert.deepEqual(names, ['ctr.log', 'ctr.log.1', 'ctr.log.2']);
+    for (const n of names) assert.ok(statSync(join(tmp, 'rotate', n)).size <= 1024, `${n} over max-size`);
+    const lines = (await readAll(o.logPath)).map((e) => Number(e.line));
+    assert.equal(lines.at(-1), 300);
+    assert.ok(lines.length > 20 && lines.length < 300, `kept ${lines.length}`);
+    for (let i = 1; i < lines.length; i++) assert.equal(lines[i], lines[i - 1] + 1, 'entries contiguous across files');
+    const tail = [];
+    for await (const e of followLogs(o.logPath, { tail: 5 })) tail.push(e.line);
+    assert.deepEqual(tail, ['296', '297', '298', '299', '300']);
+  });
+
+  it('runs a terminal container: pty output in the log, stdin and resize through attach', async () => {
+    const o = setup('tty', ['sh', '-c', 'read l; echo "got $l"; stty size; exit 4'], { terminal: true, stdin: true });
+    await startMonitor(o);
+    const a = await attach(o.stateDir, o.id);
+    a.resize(33, 101);
+    await a.start();
+    a.write('hello\n');
+    const ex = await a.exit;
+    assert.equal(ex?.exitCode, 4);
+    const lines = (await readAll(o.logPath)).map((e) => `${e.stream}:${e.line}`);
+    // the pty echoes input and maps \n to \r\n (termios ONLCR)
+    assert.ok(lines.includes('stdout:got hello\r'), lines.join('|'));
+    assert.ok(lines.includes('stdout:33 101\r'), lines.join('|'));
+  });
+
+  it('restarts on-failure:2 twice (3 runs in total)', async () => {
+    const o = setup('restart', ['sh', '-c', 'echo run; exit 1'], { start: true, restart: 'on-failure:2' });
+    const h = await startMonitor(o);
+    const st = await waitExit(o.stateDir);
+    assert.equal(st.exitCode, 1);
+    assert.equal(st.restartCount, 2);
+    assert.deepEqual((await readAll(o.logPath)).map((e) => e.line), ['run', 'run', 'run']);
+    await waitGone(h.monitorPid);
+  });
+
+  it('rejects a create failure with the runtime message and leaves nothing', async () => {
+    const o = setup('bad', ['true']);
+    rmSync(join(o.bundle, 'config.json'));
+    await assert.rejects(startMonitor(o), (err: unknown) => {
+      assert.ok(isBerthError(err));
+      assert.match(err.message, /^create container "mon-bad-[0-9a-f]+": .*config\.json/);
+      return true;
+    });
+    assert.ok(!existsSync(o.stateDir), 'state dir removed');
+    assert.deepEqual(monitorsOf(o.id), []);
+    const list = execFileSync(runtime.path, ['--root', runtimeRoot, 'list', '-q'], { encoding: 'utf8' });
+    assert.ok(!list.includes(o.id));
+  });
+
+  it('kills a container whose start never comes (start timeout)', async () => {
+    const o = setup('timeout', ['true'], { startTimeout: 1 });
+    const h = await startMonitor(o);
+    const st = await waitExit(o.stateDir);
+    assert.equal(st.exitCode, 137);
+    assert.equal(st.startedAt, null);
+    assert.match(st.error ?? '', /start timeout/);
+    await waitGone(h.monitorPid);
+    assert.equal(readExit(o.stateDir)?.exitCode, 137);
+  });
+});
+
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(pid: number): Promise<void> {
+  for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(!isAlive(pid), `monitor ${pid} still running`);
+}
+
+/** Live berth-monitor processes started for this container id. */
+function monitorsOf(id: string): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      if (cmd[0].endsWith('berth-monitor') && cmd.includes(id) && isAlive(Number(p))) out.push(Number(p));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+function safeReadlink(p: string): string {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return '';
+  }
+}
