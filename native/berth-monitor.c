@@ -635,7 +635,7 @@ static int do_create(struct sbuf *err) {
   if (o.terminal) {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     unlink(console_path);
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", console_path);
+    memcpy(sa.sun_path, console_path, strlen(console_path) + 1); /* length checked in main */
     listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(listen_fd, 1) < 0) {
       char m[PATH_MAX + 64];
@@ -1118,7 +1118,7 @@ int main(int argc, char **argv) {
   if (write_file_atomic(mpid_path, pidbuf, (size_t)pn) < 0) fail_early("write monitor.pid");
 
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", attach_path);
+  memcpy(sa.sun_path, attach_path, strlen(attach_path) + 1); /* length checked above */
   unlink(attach_path);
   attach_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (attach_fd < 0 || bind(attach_fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(attach_fd, 16) < 0) {
