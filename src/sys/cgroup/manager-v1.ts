@@ -201,6 +201,8 @@ export class V1Manager implements CgroupManager {
 
   killAll(signal: NodeJS.Signals | number): void {
     signalAll(this.pids(), signal);
+    // A frozen task only acts on SIGKILL once thawed (as `runc kill -9` of a paused container).
+    if ((signal === 'SIGKILL' || signal === 9) && this.isFrozen()) this.thaw();
   }
 
   stats(): CgroupStats {
