@@ -5,7 +5,10 @@ import type { CgroupManager, CgroupStats } from './types.js';
 import type { Hierarchy } from './mounts.js';
 import { applyWrite, keyValues, limitNumber, readCg, rmdirIfEmpty, signalAll, sleepMs, writeRaw } from './_fs.js';
 import { enableControllers, killPids, killUntilEmpty, mergePids, mkdirChain, placeOf, removeDirs, type Place } from './_common.js';
-import { translateV2 } from './translate-v2.js';
+import { checkDevicesV2, translateV2 } from './translate-v2.js';
+import { deviceProgram } from './devices-bpf.js';
+import { cgroupBpf } from './_bpf.js';
+import type { DeviceCgroup } from '../../spec/runtime.js';
 import type { Warn } from './write.js';
 
 /** cgroup v2 (the unified hierarchy): one directory, controllers enabled top-down. */
@@ -34,6 +37,7 @@ export class V2Manager implements CgroupManager {
       // Enabling in the parent after the mkdir is fine: the files appear in existing children.
       enableControllers(this.#place.base, this.#place.rel, writes.map((w) => w.controller), this.path);
       for (const w of writes) applyWrite(this.#dir, w, this.path, this.#warn);
+      if (resources?.devices) this.#setDevices(resources.devices);
     } catch (err) {
       let e = BerthError.wrap(err, `create cgroup ${this.path}`);
       for (const d of created.reverse()) {
@@ -48,6 +52,31 @@ export class V2Manager implements CgroupManager {
     this.#createdParents = created.filter((d) => d !== this.#dir);
   }
 
+  /**
+   * Attach the device program for `rules` (replacing the one there). Without the addon, or
+   * where bpf(2) is refused (no CAP_BPF/CAP_SYS_ADMIN), only the default rules, which a
+   * container's own /dev already implies, are accepted; anything else fails.
+   */
+  #setDevices(rules: DeviceCgroup[]): void {
+    const prog = deviceProgram(rules);
+    const bpf = cgroupBpf();
+    if (bpf) {
+      try {
+        bpf.attachDeviceProgram(this.#dir, prog);
+        return;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EPERM' && code !== 'ENOSYS' && code !== 'EOPNOTSUPP') {
+          throw BerthError.wrap(err, `set device rules on ${this.path}`);
+        }
+        checkDevicesV2(rules);
+        this.#warn(`device rules on ${this.path} not enforced: ${(err as Error).message}`);
+        return;
+      }
+    }
+    checkDevicesV2(rules);
+  }
+
   procsFiles(): string[] {
     return [`${this.#dir}/cgroup.procs`];
   }
@@ -57,6 +86,7 @@ export class V2Manager implements CgroupManager {
       const writes = translateV2(resources, this.#warn);
       enableControllers(this.#place.base, this.#place.rel, writes.map((w) => w.controller), this.path);
       for (const w of writes) applyWrite(this.#dir, w, this.path, this.#warn);
+      if (resources.devices) this.#setDevices(resources.devices);
     } catch (err) {
       throw BerthError.wrap(err, `update cgroup ${this.path}`);
     }

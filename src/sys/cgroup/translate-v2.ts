@@ -6,7 +6,7 @@ import { pageSize, pidsMax, rdma } from './translate-v1.js';
 /**
  * OCI `linux.resources` -> cgroup v2 file writes (Documentation/admin-guide/cgroup-v2.rst), in
  * order, `unified` entries last so that they override the translated values. Device rules
- * are checked, not written: on v2 they need an eBPF program (see `checkDevicesV2`).
+ * are no files on v2: the manager attaches an eBPF program (devices-bpf.ts) for them.
  */
 export function translateV2(resources: Resources | undefined, warn: Warn = () => {}): CgroupWrite[] {
   if (!resources) return [];
@@ -22,7 +22,6 @@ export function translateV2(resources: Resources | undefined, warn: Warn = () =>
     warn('network classID/priorities ignored: cgroup v2 has no net_cls/net_prio controllers');
   }
   for (const [hca, r] of Object.entries(resources.rdma ?? {})) out.push(rdma(hca, r));
-  checkDevicesV2(resources.devices);
   for (const [file, value] of Object.entries(resources.unified ?? {})) out.push(unifiedWrite(file, value));
   return out;
 }
@@ -163,9 +162,9 @@ export function isDefaultDeviceRule(rule: DeviceCgroup): boolean {
 }
 
 /**
- * Devices on cgroup v2 are controlled by a BPF_PROG_TYPE_CGROUP_DEVICE program, which berth
- * does not load yet. Default rules pass (see DEFAULT_ALLOWED); anything else fails loudly
- * rather than being silently unenforced.
+ * Devices on cgroup v2 are controlled by a BPF_PROG_TYPE_CGROUP_DEVICE program. Where it cannot
+ * be attached (the native addon was not built, or bpf(2) is refused), default rules pass (see
+ * DEFAULT_ALLOWED) and anything else fails loudly rather than being silently unenforced.
  */
 export function checkDevicesV2(rules: DeviceCgroup[] | undefined): void {
   for (const rule of rules ?? []) {
@@ -173,7 +172,7 @@ export function checkDevicesV2(rules: DeviceCgroup[] | undefined): void {
       const what = `${rule.allow ? 'allow' : 'deny'} ${rule.type ?? 'a'} ${rule.major ?? '*'}:${rule.minor ?? '*'} ${rule.access || 'rwm'}`;
       throw new BerthError(
         'NOT_IMPLEMENTED',
-        `device rule "${what}": cgroup v2 device rules need an eBPF program, which berth does not load yet`,
+        `device rule "${what}": cgroup v2 device rules need an eBPF program, which could not be attached here`,
       );
     }
   }

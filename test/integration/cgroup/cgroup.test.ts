@@ -306,25 +306,50 @@ test('v2: create, join, freeze, thaw, kill and destroy on the cgroup2 mount', { 
   assert.equal(existsSync(root + cg.path), false);
 });
 
-test('v2: an unavailable controller or a non-default device rule fails cleanly', { skip: skipV2 }, () => {
+test('v2: an unavailable controller fails cleanly', { skip: skipV2 }, () => {
   const root = unifiedMount!.mountpoint;
   const controllers = read(root, 'cgroup.controllers').split(' ');
-  if (!controllers.includes('pids')) {
-    const cg = open({ layout: 'v2', root });
-    assert.throws(
-      () => cg.create({ pids: { limit: 5 } }),
-      (e: unknown) => isBerthError(e, 'NOT_IMPLEMENTED') && /controller pids not available/.test(e.message),
-    );
-    assert.equal(cg.exists(), false);
-  }
-  const cg2 = open({ layout: 'v2', root });
+  const missing = ['pids', 'memory', 'cpu'].find((c) => !controllers.includes(c));
+  if (!missing) return;
+  const cg = open({ layout: 'v2', root });
+  const resources: Resources = missing === 'pids' ? { pids: { limit: 5 } } : missing === 'memory' ? { memory: { limit: 1 << 30 } } : { cpu: { shares: 100 } };
   assert.throws(
-    () => cg2.create({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'b', major: 8, minor: 0, access: 'rw' }] }),
-    (e: unknown) => isBerthError(e, 'NOT_IMPLEMENTED') && /eBPF/.test(e.message),
+    () => cg.create(resources),
+    (e: unknown) => isBerthError(e, 'NOT_IMPLEMENTED') && e.message.includes(`controller ${missing} not available`),
   );
-  assert.equal(cg2.exists(), false);
-  // The default rules are accepted.
-  cg2.create({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }] });
-  cg2.destroy();
-  assert.equal(existsSync(root + cg2.path), false);
+  assert.equal(cg.exists(), false);
+  assert.equal(existsSync(root + cg.path), false);
+});
+
+test('v2: device rules are enforced by an eBPF program and can be replaced', { skip: skipV2 }, async () => {
+  const root = unifiedMount!.mountpoint;
+  const cg = open({ layout: 'v2', root });
+  cg.create({
+    devices: [
+      { allow: false, access: 'rwm' },
+      { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
+      { allow: true, type: 'c', major: 1, minor: 5, access: 'r' },
+    ],
+  });
+  const probe = async (): Promise<string> => {
+    const script = [
+      'cat /dev/null && echo null=ok',
+      'head -c1 /dev/zero >/dev/null && echo zero-read=ok',
+      '(echo x > /dev/zero) 2>/dev/null && echo zero-write=ok',
+      'head -c1 /dev/full >/dev/null 2>&1 && echo full-read=ok',
+      'true',
+    ].join('; ');
+    const c = spawnIn(cg, ['/bin/sh', '-c', script]);
+    let out = '';
+    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await exited(c);
+    return out.trim().split('\n').sort().join(' ');
+  };
+  assert.equal(await probe(), 'null=ok zero-read=ok');
+  cg.update({ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: null, access: 'rwm' }] });
+  assert.equal(await probe(), 'full-read=ok null=ok zero-read=ok zero-write=ok');
+  const { cgroupBpf } = await import('../../../src/sys/cgroup/_bpf.js');
+  assert.equal(cgroupBpf()!.attachedDevicePrograms(root + cg.path), 1, 'the old program was detached');
+  cg.destroy();
+  assert.equal(existsSync(root + cg.path), false);
 });
