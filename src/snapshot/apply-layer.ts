@@ -211,16 +211,21 @@ class Applier implements TarSink {
 
   #dir(h: TarHeader, rel: string, path: string, parentSetgid: boolean): void {
     let existed = false;
+    let opaque = false;
     try {
       mkdirSync(path, h.mode & 0o777);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (lstatSync(path).isDirectory()) existed = true;
+      const st = lstatSync(path);
+      if (st.isDirectory()) existed = true;
       else {
+        // overlay: a dir replacing this layer's whiteout must still hide the lower dir's content.
+        opaque = !this.#native && st.isCharacterDevice() && st.rdev === 0;
         this.#remove(rel, path);
         mkdirSync(path, h.mode & 0o777);
       }
     }
+    if (opaque) this.#fs.lsetxattr(path, 'trusted.overlay.opaque', Buffer.from('y'));
     if (existed || h.uid !== 0 || h.gid !== 0 || parentSetgid) lchownSync(path, h.uid, h.gid);
     if (existed || h.mode & 0o7000 || h.mode & UMASK) chmodSync(path, h.mode);
     if (h.xattrs) this.#xattrs(path, h);
@@ -263,16 +268,24 @@ class Applier implements TarSink {
       throw new BerthError('INVALID_ARGUMENT', `entry ${JSON.stringify(h.name)}: whiteout of an invalid name`);
     }
     const victim = parent === '' ? name : `${parent}/${name}`;
+    // A whiteout hides only what the lower layers have; what this layer itself writes under
+    // the same name stays (image-spec layer.md "Whiteouts"), in whatever order they come.
     if (this.#native) {
       const abs = this.#dirs.dir(parent, h.name, false);
-      if (abs !== null) this.#remove(victim, `${abs}/${name}`);
-      this.#touched.delete(victim);
+      if (abs === null) return;
+      const path = `${abs}/${name}`;
+      if (!this.#touched.has(victim)) this.#remove(victim, path);
+      else if (lstatSync(path).isDirectory()) this.#clearUntouched(victim, path);
       return;
     }
     // overlayfs whiteout: a character device with device number 0:0 (overlayfs.rst "whiteouts").
+    // The dir starts empty, so anything already at that name is this layer's own: a dir of
+    // this layer becomes opaque instead, a file of this layer already hides the lower one.
     const abs = this.#dirs.dir(parent, h.name, true) as string;
     const path = `${abs}/${name}`;
-    this.#create(victim, path, h, () => this.#fs.mknod(path, S_IFCHR, 0, 0));
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    if (!st) this.#fs.mknod(path, S_IFCHR, 0, 0);
+    else if (st.isDirectory()) this.#fs.lsetxattr(path, 'trusted.overlay.opaque', Buffer.from('y'));
   }
 
   /** native opaque dir: delete what the parent layers put in `rel`, keep what this layer wrote. */
