@@ -645,7 +645,7 @@ static int do_create(struct sbuf *err) {
       return -1;
     }
     const char *args[] = {"create", "--bundle", o.bundle, "--pid-file", cpid_path, "--console-socket", console_path, o.id, NULL};
-    run_runtime(args, -1, -1, -1, listen_fd, &master, &r);
+    run_runtime(args, -1, -2, -2, listen_fd, &master, &r); /* its messages, for errors */
     close(listen_fd);
     unlink(console_path);
   } else {

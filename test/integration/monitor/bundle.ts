@@ -13,7 +13,7 @@ export function testRuntime(): { name: string; path: string } {
   return { name: 'runc', path: execFileSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).trim() };
 }
 
-const APPLETS = ['sh', 'echo', 'sleep', 'cat', 'stty', 'tty', 'seq', 'true', 'false'];
+const APPLETS = ['sh', 'echo', 'sleep', 'cat', 'stty', 'tty', 'seq', 'true', 'false', 'head', 'tr'];
 
 /** A read-only busybox rootfs (Debian's static busybox), shared by the bundles of a test file. */
 export function makeRootfs(dir: string): string {
@@ -26,7 +26,12 @@ export function makeRootfs(dir: string): string {
 }
 
 /** A bundle in dir: config.json from `runc spec`, with our args and terminal setting. */
-export function makeBundle(dir: string, rootfs: string, args: string[], opts: { terminal?: boolean } = {}): string {
+export function makeBundle(
+  dir: string,
+  rootfs: string,
+  args: string[],
+  opts: { terminal?: boolean; memoryLimit?: number } = {},
+): string {
   mkdirSync(dir, { recursive: true });
   execFileSync('runc', ['spec', '--bundle', dir]);
   const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
@@ -35,6 +40,7 @@ export function makeBundle(dir: string, rootfs: string, args: string[], opts: { 
   cfg.process.args = args;
   cfg.process.env = ['PATH=/bin', 'TERM=xterm'];
   cfg.hostname = 'monitor-test';
+  if (opts.memoryLimit) cfg.linux.resources.memory = { limit: opts.memoryLimit, swap: opts.memoryLimit };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg, null, 1));
   return dir;
 }

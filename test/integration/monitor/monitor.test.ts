@@ -1,14 +1,13 @@
 /**
- * The per-container monitor against a real runtime (runc, or berth-runtime with
- * BERTH_TEST_RUNTIME=berth) and busybox bundles. Needs root.
+ * The per-container monitor against a real runtime (runc by default, or berth-runtime with
+ * BERTH_TEST_RUNTIME=berth, or any runc-compatible binary by path) and busybox bundles.
+ * Needs root.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { isBerthError } from '../../../src/errors/index.js';
 import {
   attach,
@@ -20,6 +19,7 @@ import {
   type LogEntry,
   type MonitorOptions,
 } from '../../../src/engine/monitor/index.js';
+import { leakCheckFile, Scope } from '../../harness/index.js';
 import { makeBundle, makeRootfs, REPO, testRuntime } from './bundle.js';
 
 const runtime = testRuntime();
@@ -27,36 +27,36 @@ const skip =
   process.getuid?.() !== 0 ? 'needs root' : !existsSync(runtime.path) ? `runtime ${runtime.path} not built` : false;
 
 describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
-  let tmp: string;
+  const scope = new Scope('monitor');
+  leakCheckFile(scope);
   let rootfs: string;
   let runtimeRoot: string;
   const ids: string[] = [];
-  const suffix = randomBytes(4).toString('hex');
 
   before(() => {
-    tmp = mkdtempSync(join(tmpdir(), 'berth-monitor-'));
-    rootfs = makeRootfs(tmp);
-    runtimeRoot = join(tmp, 'runtime');
-  });
-
-  after(() => {
-    for (const id of ids) {
-      spawnSync(runtime.path, ['--root', runtimeRoot, 'delete', '--force', id], { stdio: 'ignore' });
-    }
-    // no monitor of ours may survive the file
-    for (const id of ids) {
-      const left = monitorsOf(id);
+    rootfs = makeRootfs(scope.mkdtemp('rootfs'));
+    runtimeRoot = join(scope.dir, 'runtime');
+    // last registered, first run: containers go before the scope dir
+    scope.defer('delete containers and stray monitors', () => {
+      for (const id of ids) {
+        spawnSync(runtime.path, ['--root', runtimeRoot, 'delete', '--force', id], { stdio: 'ignore' });
+      }
+      const left = ids.flatMap((id) => monitorsOf(id));
       for (const pid of left) process.kill(pid, 'SIGKILL');
-      assert.deepEqual(left, [], `monitor of ${id} still running`);
-    }
-    rmSync(tmp, { recursive: true, force: true });
+      assert.deepEqual(left, [], 'monitors still running after the tests');
+    });
   });
 
-  function setup(name: string, args: string[], o: Partial<MonitorOptions> & { terminalBundle?: boolean } = {}): MonitorOptions {
-    const id = `mon-${name}-${suffix}`;
+  function setup(
+    name: string,
+    args: string[],
+    o: Partial<MonitorOptions> & { memoryLimit?: number } = {},
+  ): MonitorOptions {
+    const { memoryLimit, ...opts } = o;
+    const id = `${scope.uid(name)}`;
     ids.push(id);
-    const dir = join(tmp, name);
-    const bundle = makeBundle(join(dir, 'bundle'), rootfs, args, { terminal: o.terminalBundle ?? o.terminal });
+    const dir = join(scope.dir, name);
+    const bundle = makeBundle(join(dir, 'bundle'), rootfs, args, { terminal: o.terminal, memoryLimit });
     const stateDir = join(dir, 'state');
     return {
       id,
@@ -67,7 +67,7 @@ describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
       terminal: false,
       stdin: false,
       logPath: join(dir, 'ctr.log'),
-      ...o,
+      ...opts,
     };
   }
 
@@ -142,6 +142,8 @@ describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
     // no descriptor of the starter (its stdio pipes) is held by the monitor
     const fds = readdirSync(`/proc/${h.monitorPid}/fd`).map((fd) => safeReadlink(`/proc/${h.monitorPid}/fd/${fd}`));
     assert.ok(!fds.some((l) => l.includes('sync') || l.includes('tty')), fds.join(' '));
+    // the container got its stdio and nothing else of the monitor's
+    assert.deepEqual(readdirSync(`/proc/${h.containerPid}/fd`).sort(), ['0', '1', '2']);
     execFileSync(runtime.path, ['--root', runtimeRoot, 'kill', o.id, 'KILL']);
     const st = await waitExit(o.stateDir);
     assert.equal(st.exitCode, 137);
@@ -155,9 +157,9 @@ describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
     await startMonitor(o);
     const st = await waitExit(o.stateDir);
     assert.equal(st.exitCode, 0);
-    const names = readdirSync(join(tmp, 'rotate')).filter((n) => n.startsWith('ctr.log')).sort();
+    const names = readdirSync(join(scope.dir, 'rotate')).filter((n) => n.startsWith('ctr.log')).sort();
     assert.deepEqual(names, ['ctr.log', 'ctr.log.1', 'ctr.log.2']);
-    for (const n of names) assert.ok(statSync(join(tmp, 'rotate', n)).size <= 1024, `${n} over max-size`);
+    for (const n of names) assert.ok(statSync(join(scope.dir, 'rotate', n)).size <= 1024, `${n} over max-size`);
     const lines = (await readAll(o.logPath)).map((e) => Number(e.line));
     assert.equal(lines.at(-1), 300);
     assert.ok(lines.length > 20 && lines.length < 300, `kept ${lines.length}`);
@@ -192,12 +194,42 @@ describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
     await waitGone(h.monitorPid);
   });
 
+  it('follows the log while it is written and rotated, until the monitor exits', async () => {
+    const o = setup('follow', ['sh', '-c', 'for i in $(seq 1 40); do echo line$i; sleep 0.01; done'], {
+      logMaxSize: 300,
+      logMaxFiles: 10,
+    });
+    await startMonitor(o);
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const e of followLogs(o.logPath, { follow: true, stateDir: o.stateDir, pollMs: 20 })) seen.push(e.line);
+    })();
+    const a = await attach(o.stateDir, o.id);
+    await a.start();
+    await a.exit;
+    await reading;
+    assert.deepEqual(seen, Array.from({ length: 40 }, (_, i) => `line${i + 1}`));
+    assert.ok(existsSync(`${o.logPath}.3`), 'the log rotated while followed');
+  });
+
+  it('records an OOM kill from the memory cgroup', async () => {
+    // the shell holds 60 MB in a variable under a 16 MiB limit (swap included)
+    const o = setup('oom', ['sh', '-c', 'x=$(head -c 60000000 /dev/zero | tr "\\000" a); echo survived'], {
+      start: true,
+      memoryLimit: 16 << 20,
+    });
+    await startMonitor(o);
+    const st = await waitExit(o.stateDir);
+    assert.equal(st.exitCode, 137);
+    assert.equal(st.oomKilled, true);
+  });
+
   it('rejects a create failure with the runtime message and leaves nothing', async () => {
     const o = setup('bad', ['true']);
     rmSync(join(o.bundle, 'config.json'));
     await assert.rejects(startMonitor(o), (err: unknown) => {
       assert.ok(isBerthError(err));
-      assert.match(err.message, /^create container "mon-bad-[0-9a-f]+": .*config\.json/);
+      assert.match(err.message, new RegExp(`^create container "${o.id}": .*config\\.json`));
       return true;
     });
     assert.ok(!existsSync(o.stateDir), 'state dir removed');
