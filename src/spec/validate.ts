@@ -81,6 +81,7 @@ class Checker {
 
 function kind(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
   if (Array.isArray(v)) return 'an array';
   return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
 }
@@ -135,12 +136,14 @@ export function validateSpec(spec: unknown, bundle: string): Spec {
   );
   if (!nsTypes.has('mount')) c.fail('linux.namespaces', 'a mount namespace is required (berth pivots the root inside it)');
   const newNs = (t: string) => nsTypes.get(t) === false;
+  // runc's rule: the namespace must be the container's own, new or joined by path
+  const hasNs = (t: string) => nsTypes.has(t);
 
-  if (s.hostname !== undefined && s.hostname !== '' && !newNs('uts')) {
-    c.fail('hostname', 'setting the hostname requires a new uts namespace');
+  if (s.hostname !== undefined && s.hostname !== '' && !hasNs('uts')) {
+    c.fail('hostname', 'setting the hostname requires a uts namespace');
   }
-  if (s.domainname !== undefined && s.domainname !== '' && !newNs('uts')) {
-    c.fail('domainname', 'setting the domainname requires a new uts namespace');
+  if (s.domainname !== undefined && s.domainname !== '' && !hasNs('uts')) {
+    c.fail('domainname', 'setting the domainname requires a uts namespace');
   }
 
   for (const k of ['uidMappings', 'gidMappings'] as const) {
@@ -199,7 +202,7 @@ export function validateSpec(spec: unknown, bundle: string): Spec {
     for (const [k, x] of Object.entries(c.object(v, 'linux.sysctl'))) {
       const p = `linux.sysctl.${k}`;
       c.string(x, p);
-      checkSysctl(c, p, k, newNs);
+      checkSysctl(c, p, k, hasNs);
     }
   });
   for (const k of ['maskedPaths', 'readonlyPaths'] as const) {
@@ -319,20 +322,20 @@ function checkProcess(c: Checker, v: unknown, p: string): void {
 }
 
 /** config-linux.md "Sysctl": only namespaced keys, and only with their namespace. */
-function checkSysctl(c: Checker, p: string, key: string, newNs: (t: string) => boolean): void {
+function checkSysctl(c: Checker, p: string, key: string, hasNs: (t: string) => boolean): void {
   const ipc =
     ['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced'].includes(key) ||
     key.startsWith('fs.mqueue.');
   if (ipc) {
-    if (!newNs('ipc')) c.fail(p, 'this sysctl requires a new ipc namespace');
+    if (!hasNs('ipc')) c.fail(p, 'this sysctl requires an ipc namespace');
     return;
   }
   if (key.startsWith('net.')) {
-    if (!newNs('network')) c.fail(p, 'this sysctl requires a new network namespace');
+    if (!hasNs('network')) c.fail(p, 'this sysctl requires a network namespace');
     return;
   }
   if (key === 'kernel.hostname' || key === 'kernel.domainname') {
-    if (!newNs('uts')) c.fail(p, 'this sysctl requires a new uts namespace');
+    if (!hasNs('uts')) c.fail(p, 'this sysctl requires a uts namespace');
     return;
   }
   c.fail(p, 'not a namespaced sysctl: it would change the host');
