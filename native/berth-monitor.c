@@ -1011,7 +1011,10 @@ static void sync_report(const char *json, size_t n) {
   if (write_all(o.sync_fd, json, n) == 0) write_all(o.sync_fd, "\n", 1);
 }
 
-static void fail_early(const char *msg) {
+static void fail_early(const char *what) {
+  char msg[PATH_MAX + 128];
+  if (errno) snprintf(msg, sizeof msg, "%s: %s", what, strerror(errno));
+  else snprintf(msg, sizeof msg, "%s", what);
   struct sbuf b = {0};
   error_json(&b, msg, NULL, 1LL << 62);
   sync_report(b.p, b.len);
@@ -1048,7 +1051,10 @@ static void parse_args(int argc, char **argv) {
       else if (!strncmp(optarg, "on-failure", 10) && (optarg[10] == 0 || optarg[10] == ':')) {
         o.restart = R_ON_FAILURE;
         o.restart_max = optarg[10] ? atoi(optarg + 11) : 0;
-      } else fail_early("invalid --restart policy");
+      } else {
+        errno = 0;
+        fail_early("invalid --restart policy");
+      }
       break;
     default: usage();
     }
@@ -1060,7 +1066,10 @@ static void parse_args(int argc, char **argv) {
 }
 
 static void path_in_state(char *out, const char *name) {
-  if ((size_t)snprintf(out, PATH_MAX, "%s/%s", o.state_dir, name) >= PATH_MAX) fail_early("state dir path too long");
+  if ((size_t)snprintf(out, PATH_MAX, "%s/%s", o.state_dir, name) >= PATH_MAX) {
+    errno = ENAMETOOLONG;
+    fail_early("state dir path");
+  }
 }
 
 int main(int argc, char **argv) {
@@ -1115,24 +1124,28 @@ int main(int argc, char **argv) {
 
   char pidbuf[32];
   int pn = snprintf(pidbuf, sizeof pidbuf, "%d\n", getpid());
-  if (write_file_atomic(mpid_path, pidbuf, (size_t)pn) < 0) fail_early("write monitor.pid");
+  if (write_file_atomic(mpid_path, pidbuf, (size_t)pn) < 0) fail_early(mpid_path);
 
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   memcpy(sa.sun_path, attach_path, strlen(attach_path) + 1); /* length checked above */
   unlink(attach_path);
   attach_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (attach_fd < 0 || bind(attach_fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(attach_fd, 16) < 0) {
+    int e = errno;
     unlink(mpid_path);
-    fail_early("attach socket");
+    errno = e;
+    fail_early(attach_path);
   }
   chmod(attach_path, 0600);
 
   if (log_open(0) < 0) {
     char m[PATH_MAX + 64];
-    snprintf(m, sizeof m, "open log %s: %s", o.log_path, strerror(errno));
+    int e = errno;
+    snprintf(m, sizeof m, "open log %s", o.log_path);
     close_fd(&attach_fd);
     unlink(attach_path);
     unlink(mpid_path);
+    errno = e;
     fail_early(m);
   }
 

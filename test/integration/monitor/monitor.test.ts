@@ -11,7 +11,9 @@ import { before, describe, it } from 'node:test';
 import { isBerthError } from '../../../src/errors/index.js';
 import {
   attach,
+  disableRestart,
   followLogs,
+  killMonitor,
   readExit,
   startMonitor,
   waitExit,
@@ -222,6 +224,32 @@ describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
     const st = await waitExit(o.stateDir);
     assert.equal(st.exitCode, 137);
     assert.equal(st.oomKilled, true);
+  });
+
+  it('restart always stops restarting after NO_RESTART (docker stop)', async () => {
+    const o = setup('always', ['sh', '-c', 'echo up; sleep 0.05'], { start: true, restart: 'always' });
+    const h = await startMonitor(o);
+    // wait for a restart to have happened: two "up" lines
+    for (let i = 0; i < 100 && (await readAll(o.logPath)).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok((await readAll(o.logPath)).length >= 2, 'restarted at least once');
+    await disableRestart(o.stateDir, o.id);
+    const st = await waitExit(o.stateDir);
+    assert.equal(st.exitCode, 0);
+    assert.ok(st.restartCount >= 1);
+    assert.equal(st.error, null);
+    await waitGone(h.monitorPid);
+  });
+
+  it('SIGTERM to the monitor kills the container and finishes', async () => {
+    const o = setup('term', ['sleep', '600'], { start: true, restart: 'always' });
+    const h = await startMonitor(o);
+    assert.ok(killMonitor(o.stateDir));
+    const st = await waitExit(o.stateDir);
+    assert.equal(st.exitCode, 137);
+    assert.equal(st.restartCount, 0);
+    assert.match(st.error ?? '', /signal to the monitor/);
+    await waitGone(h.monitorPid);
+    assert.ok(!isAlive(h.containerPid));
   });
 
   it('rejects a create failure with the runtime message and leaves nothing', async () => {
