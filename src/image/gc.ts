@@ -1,6 +1,7 @@
 import { BerthError } from '../errors/index.js';
 import type { ImageDeps } from './deps.js';
 import { chainIds } from './chain.js';
+import { extractChainId } from './snapshots.js';
 import { isIndexType, isManifestType } from './manifest.js';
 
 export interface GcResult {
@@ -65,7 +66,8 @@ export async function collectGarbage(deps: ImageDeps, opts: { only?: Set<string>
 
   const unpacker = deps.unpacker;
   if (unpacker?.list && unpacker.remove) {
-    let pending = (await unpacker.list()).filter((c) => !snapshots.has(c));
+    // An unpack leftover is live while a lease holds its chain ID (a pull in flight).
+    let pending = (await unpacker.list()).filter((c) => !snapshots.has(extractChainId(c) ?? c));
     // A snapshot with children cannot go before them: sweep until no progress.
     for (let pass = 0; pending.length && pass < 64; pass++) {
       const next: string[] = [];

@@ -13,3 +13,4 @@ export * from './inspect.js';
 export * from './gc.js';
 export type { LayerUnpacker } from './unpack.js';
 export * from './prune.js';
+export * from './snapshots.js';
