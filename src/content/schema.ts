@@ -20,4 +20,12 @@ export const CONTENT_MIGRATIONS = [
      PRIMARY KEY (lease, kind, key)
    );
    CREATE INDEX lease_resources_key ON lease_resources(kind, key);`,
+  // 2: labels on content, e.g. where a blob came from (`berth.io/distribution.source.<registry>`
+  //    = repository), so a push to that registry can mount it instead of uploading it.
+  `CREATE TABLE content_labels (
+     digest TEXT NOT NULL,
+     key TEXT NOT NULL,
+     value TEXT NOT NULL,
+     PRIMARY KEY (digest, key)
+   );`,
 ];

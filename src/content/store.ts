@@ -182,6 +182,15 @@ export class ContentStore {
     }
   }
 
+  setLabel(digest: string, key: string, value: string): void {
+    this.db.prepare('INSERT INTO content_labels (digest, key, value) VALUES (?, ?, ?) ON CONFLICT(digest, key) DO UPDATE SET value = excluded.value').run(digest, key, value);
+  }
+
+  labels(digest: string): Record<string, string> {
+    const rows = this.db.prepare('SELECT key, value FROM content_labels WHERE digest = ?').all(digest) as { key: string; value: string }[];
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  }
+
   /** Every committed blob's digest. */
   list(): string[] {
     try {
@@ -195,6 +204,7 @@ export class ContentStore {
 
   async delete(digest: string): Promise<void> {
     await fsp.rm(this.path(digest), { force: true });
+    this.db.prepare('DELETE FROM content_labels WHERE digest = ?').run(digest);
   }
 
   /** Ingests nobody holds (left by a killed process), with their sizes. */

@@ -16,9 +16,10 @@ export interface GcResult {
  * a live lease holds (pulls in flight, containers using an image). From each root, indexes lead
  * to manifests, manifests to their config and layers, configs to the snapshots of their chain
  * IDs. Blobs and snapshots nothing reaches are removed, and so are ingests no live process
- * holds. `only` limits the sweep to some blobs (cleanup after a failed pull).
+ * holds. `only` and `onlySnapshots` limit the sweep to some blobs and snapshots (cleanup
+ * after a failed pull).
  */
-export async function collectGarbage(deps: ImageDeps, opts: { only?: Set<string> } = {}): Promise<GcResult> {
+export async function collectGarbage(deps: ImageDeps, opts: { only?: Set<string>; onlySnapshots?: Set<string> } = {}): Promise<GcResult> {
   const leased = deps.content.leases.resources();
   const blobs = new Set<string>();
   const snapshots = new Set<string>(leased.get('snapshot') ?? []);
@@ -62,12 +63,10 @@ export async function collectGarbage(deps: ImageDeps, opts: { only?: Set<string>
     await deps.content.delete(d);
     result.blobs.push(d);
   }
-  if (opts.only) return result;
-
   const unpacker = deps.unpacker;
-  if (unpacker?.list && unpacker.remove) {
+  if (unpacker?.list && unpacker.remove && (!opts.only || opts.onlySnapshots)) {
     // An unpack leftover is live while a lease holds its chain ID (a pull in flight).
-    let pending = (await unpacker.list()).filter((c) => !snapshots.has(extractChainId(c) ?? c));
+    let pending = (await unpacker.list()).filter((c) => !snapshots.has(extractChainId(c) ?? c) && (!opts.onlySnapshots || opts.onlySnapshots.has(c)));
     // A snapshot with children cannot go before them: sweep until no progress.
     for (let pass = 0; pending.length && pass < 64; pass++) {
       const next: string[] = [];
@@ -85,6 +84,7 @@ export async function collectGarbage(deps: ImageDeps, opts: { only?: Set<string>
       pending = next;
     }
   }
+  if (opts.only) return result;
   for (const ing of deps.content.staleIngests()) {
     deps.content.removeIngest(ing.ref);
     result.reclaimed += ing.size;

@@ -14,3 +14,7 @@ export * from './gc.js';
 export type { LayerUnpacker } from './unpack.js';
 export * from './prune.js';
 export * from './snapshots.js';
+export * from './push.js';
+export * from './save.js';
+export * from './load.js';
+export * from './unpack-image.js';

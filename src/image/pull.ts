@@ -50,6 +50,7 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
   const platform = opts.platform ?? hostPlatform();
   const lease = deps.content.leases.createProcessLease('pull');
   const committed: string[] = [];
+  const unpacked: string[] = [];
   let fetched = 0;
   try {
     const top = await deps.registry.getManifest(ref.domain, ref.path, ref.digest ?? ref.tag!, opts.signal);
@@ -80,8 +81,10 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
     // Hold everything before it is written, so a concurrent GC never takes it.
     for (const d of [top.descriptor, manifestDesc, manifest.config, ...manifest.layers]) lease.add({ kind: 'content', key: d.digest });
 
+    const source = (digest: string) => deps.content.setLabel(digest, sourceLabel(ref.domain), ref.path);
     const fetchOne = async (desc: Descriptor, progress: boolean): Promise<void> => {
       if (deps.content.has(desc.digest)) {
+        source(desc.digest);
         if (progress) emit({ type: 'layer', digest: desc.digest, size: desc.size, status: 'exists' });
         return;
       }
@@ -103,6 +106,7 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
         opts.signal,
       );
       if (r === 'committed') committed.push(desc.digest);
+      source(desc.digest);
       if (progress) emit({ type: 'layer', digest: desc.digest, size: desc.size, status: r === 'committed' ? 'downloaded' : 'exists' });
     };
 
@@ -129,6 +133,7 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
           }
           emit({ type: 'layer', digest: layer.digest, size: layer.size, status: 'unpacking' });
           await unpackFromStore(deps, layer, config.rootfs.diff_ids[i], chains[i], chains[i - 1]);
+          unpacked.push(chains[i]);
           emit({ type: 'layer', digest: layer.digest, size: layer.size, status: 'unpacked' });
         }
       }
@@ -148,7 +153,7 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
     const code = toBerthError(err).code;
     if (code !== 'UNAVAILABLE' && code !== 'CANCELED' && code !== 'DEADLINE_EXCEEDED') {
       try {
-        await dropUnreferenced(deps, committed);
+        await collectGarbage(deps, { only: new Set(committed), onlySnapshots: new Set(unpacked.reverse()) });
       } catch (cleanupErr) {
         e.cleanupErrors.push(cleanupErr);
       }
@@ -159,10 +164,9 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
   }
 }
 
-/** Remove blobs this pull committed that no image and no other lease needs. */
-async function dropUnreferenced(deps: ImageDeps, digests: string[]): Promise<void> {
-  if (digests.length === 0) return;
-  await collectGarbage(deps, { only: new Set(digests) });
+/** The content label naming the repository a blob came from on one registry (for mounts). */
+export function sourceLabel(domain: string): string {
+  return `berth.io/distribution.source.${domain}`;
 }
 
 /** Stream a stored layer blob through decompression and diffID verification into the unpacker. */

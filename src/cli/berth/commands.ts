@@ -3,8 +3,13 @@ import type { CliContext } from './context.js';
 import { registerImageInspect } from './image-inspect.js';
 import { registerImagePrune } from './image-prune.js';
 import { registerImages } from './images.js';
+import { registerLoad } from './load.js';
+import { registerLogin } from './login.js';
+import { registerLogout } from './logout.js';
 import { registerPull } from './pull.js';
+import { registerPush } from './push.js';
 import { registerRmi } from './rmi.js';
+import { registerSave } from './save.js';
 import { registerTag } from './tag.js';
 
 /**
@@ -21,4 +26,9 @@ export const COMMANDS: RegisterCommand[] = [
   registerTag,
   registerRmi,
   registerImagePrune,
+  registerPush,
+  registerLogin,
+  registerLogout,
+  registerSave,
+  registerLoad,
 ];
