@@ -1,0 +1,90 @@
+/**
+ * A container as the user asked for it (docker's `run`/`create` flags, the Engine API's
+ * Config + HostConfig), before it is resolved against an image into an OCI spec.
+ */
+export interface MountRequest {
+  type: 'bind' | 'volume' | 'tmpfs';
+  /** Host path for bind; volume name for volume (resolved to a host dir by the engine). */
+  source?: string;
+  target: string;
+  readOnly?: boolean;
+  /** tmpfs size in bytes and mode. */
+  tmpfsSize?: number;
+  tmpfsMode?: number;
+  /** bind propagation: private, rprivate, shared, rshared, slave, rslave. */
+  propagation?: string;
+}
+
+export interface DeviceRequest {
+  hostPath: string;
+  containerPath: string;
+  /** cgroup access: some of "rwm". */
+  permissions: string;
+  /** Filled by the engine from stat(hostPath) before the spec is built. */
+  type?: 'c' | 'b';
+  major?: number;
+  minor?: number;
+  fileMode?: number;
+}
+
+export interface Ulimit {
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+export interface RunConfig {
+  image: string;
+  name?: string;
+  cmd?: string[];
+  /** undefined: the image's; [] (from `--entrypoint ""`): none. */
+  entrypoint?: string[];
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  groupAdd?: string[];
+  hostname?: string;
+  domainname?: string;
+  tty?: boolean;
+  openStdin?: boolean;
+  readOnly?: boolean;
+  privileged?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  securityOpt?: string[];
+  memory?: number;
+  memorySwap?: number;
+  memoryReservation?: number;
+  cpus?: number;
+  cpuShares?: number;
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  pidsLimit?: number;
+  ulimits?: Ulimit[];
+  devices?: DeviceRequest[];
+  mounts?: MountRequest[];
+  labels?: Record<string, string>;
+  init?: boolean;
+  stopSignal?: string;
+  stopTimeout?: number;
+  shmSize?: number;
+  sysctls?: Record<string, string>;
+  oomScoreAdj?: number;
+  /** "none" | "host" | a network name; networking decides the namespace. */
+  networkMode?: string;
+}
+
+/** The parts of an OCI image config that shape a container (image-spec config.md). */
+export interface ImageConfigView {
+  User?: string;
+  Env?: string[];
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  WorkingDir?: string;
+  StopSignal?: string;
+  Labels?: Record<string, string> | null;
+  ExposedPorts?: Record<string, object> | null;
+  Volumes?: Record<string, object> | null;
+}
