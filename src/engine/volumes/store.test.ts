@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase } from '../../util/sqlite.js';
+import { VolumeStore } from './store.js';
+import { isBerthError } from '../../errors/index.js';
+
+test('volumes: create is idempotent, in-use volumes cannot go, prune frees anonymous ones', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-vol-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const vs = new VolumeStore(openDatabase(join(dir, 'metadata.db')), dir);
+  const v = vs.create({ name: 'data', labels: { a: 'b' } });
+  assert.equal(v.mountpoint, join(dir, 'volumes/data/_data'));
+  assert.ok(existsSync(v.mountpoint));
+  assert.equal(vs.create({ name: 'data' }).created, v.created);
+  assert.throws(() => vs.create({ name: '../x' }), (e) => isBerthError(e, 'INVALID_ARGUMENT'));
+  vs.reference('data', 'c1');
+  assert.throws(() => vs.remove('data'), (e) => isBerthError(e, 'CONFLICT') && /in use - \[c1\]/.test(e.message));
+  assert.deepEqual(vs.release('c1'), ['data']);
+  const anon = vs.create({ anonymous: true });
+  writeFileSync(join(anon.mountpoint, 'f'), 'x'.repeat(100));
+  const pr = vs.prune();
+  assert.deepEqual(pr.removed, [anon.name]);
+  assert.equal(pr.reclaimed, 100);
+  assert.ok(!existsSync(anon.mountpoint));
+  vs.remove('data');
+  assert.throws(() => vs.get('data'), (e) => isBerthError(e, 'NOT_FOUND'));
+  assert.deepEqual(vs.list(), []);
+});
