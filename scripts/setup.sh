@@ -19,10 +19,13 @@ if [ -n "$missing" ]; then
   apt-get install -y -q --no-install-recommends $missing >/dev/null
 fi
 
-# npm dependencies (native better-sqlite3 is compiled from source by node-gyp).
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# npm dependencies (native better-sqlite3 is compiled from source by node-gyp). Reinstalled only
+# when package-lock.json changed since the last install (its hash is kept in node_modules).
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.berth-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > node_modules/.berth-lock-hash
 fi
 
 echo "setup: build"
