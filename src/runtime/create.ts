@@ -9,7 +9,7 @@ import { launchContainer, type Launched } from './launch.js';
 import { ociState, processStartTime, type ContainerRecord } from './container-state.js';
 import { runHooks } from './hooks.js';
 import type { RuntimeContext } from './context.js';
-import type { Spec } from '../spec/runtime.js';
+import type { DeviceCgroup, Spec } from '../spec/runtime.js';
 
 export interface CreateOptions {
   id: string;
@@ -73,7 +73,10 @@ export async function createContainer(rt: RuntimeContext, opts: CreateOptions): 
   };
   try {
     rt.root.saveSpec(opts.id, spec);
-    cgroup.create(spec.linux?.resources);
+    // Device rules go on after the init has made /dev (mknod needs them open), with the
+    // default devices every container must be able to use appended (runc does the same).
+    const { devices, ...otherResources } = spec.linux?.resources ?? {};
+    cgroup.create(spec.linux?.resources ? otherResources : undefined);
     const stateFor = (pid: number) => ociState({ ...rec, pid }, 'creating');
     launched = await launchContainer({
       id: opts.id,
@@ -94,6 +97,7 @@ export async function createContainer(rt: RuntimeContext, opts: CreateOptions): 
         runHooks(spec.hooks, 'createContainer', stateFor(pid), { enter: { pid, flags: CREATE_CONTAINER_NS } }),
     });
     rec.pid = launched.pid;
+    if (devices?.length) cgroup.update({ devices: [...devices, ...DEFAULT_DEVICE_ALLOW] });
     rec.pidStartTime = processStartTime(launched.pid) ?? '';
     rt.root.save(rec);
     if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(launched.pid));
@@ -119,6 +123,18 @@ export async function createContainer(rt: RuntimeContext, opts: CreateOptions): 
     throw e;
   }
 }
+
+/** The runtime-spec's default devices (config-linux.md "Default Devices"), always usable. */
+const DEFAULT_DEVICE_ALLOW: DeviceCgroup[] = [
+  { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }, // null
+  { allow: true, type: 'c', major: 1, minor: 5, access: 'rwm' }, // zero
+  { allow: true, type: 'c', major: 1, minor: 7, access: 'rwm' }, // full
+  { allow: true, type: 'c', major: 1, minor: 8, access: 'rwm' }, // random
+  { allow: true, type: 'c', major: 1, minor: 9, access: 'rwm' }, // urandom
+  { allow: true, type: 'c', major: 5, minor: 0, access: 'rwm' }, // tty
+  { allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' }, // ptmx
+  { allow: true, type: 'c', major: 136, minor: null, access: 'rwm' }, // pts/*
+];
 
 function safeUserName(): string {
   try {
