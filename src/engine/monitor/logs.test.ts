@@ -47,6 +47,24 @@ describe('json-file log reading', () => {
     }
   });
 
+  it('reads a log larger than one read batch, multi-byte characters intact', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-logs-unit-'));
+    try {
+      const log = join(dir, 'big.log');
+      const lines: string[] = [];
+      for (let i = 0; i < 30000; i++) lines.push(entry(`é${i}€\n`, 'stdout', '2026-01-01T00:00:00Z'));
+      writeFileSync(log, lines.join('\n') + '\n');
+      let n = 0;
+      for await (const e of followLogs(log)) {
+        assert.equal(e.line, `é${n}€`);
+        n++;
+      }
+      assert.equal(n, 30000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects a since that is not a time', () => {
     assert.throws(() => sinceMs('yesterday'), /not a time/);
     assert.equal(sinceMs('1700000000.5'), 1700000000500);

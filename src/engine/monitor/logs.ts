@@ -61,7 +61,7 @@ export function logFiles(logPath: string): string[] {
 class LineReader {
   #fd: number;
   #pos = 0;
-  #rest = '';
+  #rest: Buffer = Buffer.alloc(0);
   readonly ino: number;
 
   constructor(path: string) {
@@ -69,30 +69,40 @@ class LineReader {
     this.ino = fstatSync(this.#fd).ino;
   }
 
-  /** Lines that are complete now; `eof` also returns a last unterminated one. */
-  read(eof = false): string[] {
+  /**
+   * Complete lines, at most about 1 MiB of them per call (call again while `more`); with
+   * `eof` a last unterminated line is returned too.
+   */
+  read(eof = false): { lines: string[]; more: boolean } {
     const size = fstatSync(this.#fd).size;
     if (size < this.#pos) {
       // truncated in place (max-file 1): start over
       this.#pos = 0;
-      this.#rest = '';
+      this.#rest = Buffer.alloc(0);
     }
-    const chunks: string[] = [];
-    const buf = Buffer.alloc(65536);
+    const buf = Buffer.alloc(Math.min(1 << 20, Math.max(0, size - this.#pos)));
+    const n = buf.length ? readSync(this.#fd, buf, 0, buf.length, this.#pos) : 0;
+    this.#pos += n;
+    // split on bytes: a chunk may end inside a multi-byte character
+    const text = Buffer.concat([this.#rest, buf.subarray(0, n)]);
+    const cut = text.lastIndexOf(0x0a);
+    this.#rest = cut < 0 ? text : text.subarray(cut + 1);
+    const lines = cut < 0 ? [] : text.subarray(0, cut).toString('utf8').split('\n');
+    const more = this.#pos < size;
+    if (eof && !more && this.#rest.length) {
+      lines.push(this.#rest.toString('utf8'));
+      this.#rest = Buffer.alloc(0);
+    }
+    return { lines, more };
+  }
+
+  /** Every line from where it stopped to the current end. */
+  *readAll(eof = false): Generator<string> {
     for (;;) {
-      const n = readSync(this.#fd, buf, 0, buf.length, this.#pos);
-      if (n <= 0) break;
-      this.#pos += n;
-      chunks.push(buf.toString('utf8', 0, n));
+      const { lines, more } = this.read(eof);
+      yield* lines;
+      if (!more) return;
     }
-    const text = this.#rest + chunks.join('');
-    const lines = text.split('\n');
-    this.#rest = lines.pop() ?? '';
-    if (eof && this.#rest) {
-      lines.push(this.#rest);
-      this.#rest = '';
-    }
-    return lines;
   }
 
   close(): void {
@@ -136,7 +146,7 @@ export async function* followLogs(logPath: string, opts: FollowLogsOptions = {})
     const r = openReader(f);
     if (!r) continue;
     const isLive = f === logPath;
-    for (const l of r.read(!isLive || !opts.follow)) {
+    for (const l of r.readAll(!isLive || !opts.follow)) {
       const e = parseLogLine(l);
       if (keep(e)) take(e);
     }
@@ -161,7 +171,7 @@ export async function* followLogs(logPath: string, opts: FollowLogsOptions = {})
         } catch {
           rotated = false;
         }
-        for (const l of live.read(rotated || finished)) {
+        for (const l of live.readAll(rotated || finished)) {
           const e = parseLogLine(l);
           if (keep(e)) yield render(e);
         }
