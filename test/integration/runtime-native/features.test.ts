@@ -1,0 +1,205 @@
+/**
+ * The spec features the helper implements, checked from inside the container (its shell
+ * writes to a bind-mounted /out) and from outside (namespaces, cgroups, leftovers).
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { isBerthError } from '../../../src/errors/index.js';
+import { launchContainer, releaseContainer } from '../../../src/runtime/launch.js';
+import { validateSpec } from '../../../src/spec/validate.js';
+import { makeBundle, type TestBundle } from './_bundle.js';
+import { mountsUnder, processesIn, runScript, withOut } from './_run.js';
+
+const root = process.getuid?.() === 0;
+const bundles: TestBundle[] = [];
+const cgroups: string[] = [];
+function bundle(): TestBundle {
+  const b = makeBundle();
+  bundles.push(b);
+  return b;
+}
+const noCgroupMount = (b: TestBundle) => (b.spec.mounts = b.spec.mounts!.filter((m) => m.type !== 'cgroup'));
+
+describe('runtime-native: features', { skip: root ? false : 'needs root (namespaces, mounts)' }, () => {
+  after(() => {
+    for (const b of bundles) {
+      assert.deepEqual(mountsUnder(b.dir), [], `mounts left under ${b.dir}`);
+      assert.deepEqual(processesIn(b.dir), [], `processes left in ${b.dir}`);
+      b.remove();
+    }
+    for (const c of cgroups) if (existsSync(c)) rmdirSync(c);
+  });
+
+  it('user namespace: id maps, root inside, devices bound from the host', async () => {
+    const b = bundle();
+    // the mapped root must be able to reach the rootfs: mkdtemp made the bundle dir 0700
+    chmodSync(b.dir, 0o755);
+    mkdirSync(join(b.rootfs, 'out')); // the rootfs is not owned by the mapped root: no mkdir inside
+    noCgroupMount(b); // cgroup v1 cannot be mounted from a non-initial user namespace
+    b.spec.linux!.namespaces!.push({ type: 'user' });
+    b.spec.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    b.spec.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    const r = await runScript(b, 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; echo x > /dev/null && echo DEVOK; hostname');
+    assert.equal(r.status, 0, r.out);
+    const lines = r.out.split('\n').map((l) => l.trim().replace(/\s+/g, ' '));
+    assert.deepEqual(lines.slice(0, 4), ['0', '0', '0 100000 65536', '0 100000 65536']);
+    assert.ok(r.out.includes('DEVOK'), r.out);
+  });
+
+  it('terminal: the pty master goes over the console socket, the slave is the controlling tty', async () => {
+    const b = bundle();
+    const sock = join(b.dir, 'console.sock');
+    const out = join(b.dir, 'console.out');
+    const recv = spawn('python3', [join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../../../test/integration/runtime-native/console-receiver.py'), sock, out], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await once(recv.stdout!, 'data');
+    b.spec.process!.terminal = true;
+    b.spec.process!.consoleSize = { height: 33, width: 111 };
+    b.spec.process!.args = ['sh', '-c', 'tty; stty size; echo done'];
+    const spec = validateSpec(b.spec, b.dir);
+    const l = await launchContainer({ id: 'tty', bundle: b.dir, spec, stateDir: b.stateDir, cgroupProcsFiles: [], consoleSocket: sock, foreground: true });
+    await releaseContainer(b.stateDir, l.pid);
+    assert.equal(await l.wait!(), 0);
+    await once(recv, 'exit');
+    const got = readFileSync(out, 'utf8').replace(/\r/g, '');
+    assert.match(got, /^\/dev\/pts\/0\n33 111\ndone\n$/);
+    assert.equal(readFileSync(`${out}.name`, 'utf8'), '/dev/pts/0');
+  });
+
+  it('preserve-fds passes fds 3.. through; without it only 0-2 reach the process', async () => {
+    const b = bundle();
+    // `[` is a shell builtin: it checks the shell's own fds without opening any
+    const probe = 'for f in 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do [ -e /proc/$$/fd/$f ] && echo -n "$f "; done; echo';
+    const r0 = await runScript(b, probe);
+    assert.equal(r0.out.trim(), '0 1 2');
+    const c = bundle();
+    const r1 = await runScript(c, `${probe}; readlink /proc/$$/fd/3`, { preserveFds: 1 });
+    const lines = r1.out.trim().split('\n');
+    assert.equal(lines[0].trim(), '0 1 2 3');
+    assert.equal(lines[1], readlinkSync('/proc/self/fd/3'));
+  });
+
+  it('--no-pivot: MS_MOVE + chroot', async () => {
+    const b = bundle();
+    const r = await runScript(b, 'ls / | tr "\\n" " "; cat /proc/1/cmdline >/dev/null && echo OK', { noPivot: true });
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /^bin dev etc out proc root sys tmp var OK/);
+  });
+
+  it('joins namespaces by path (a pod): same net, uts, ipc and pid namespaces', async () => {
+    const a = bundle();
+    noCgroupMount(a);
+    const outA = withOut(a);
+    a.spec.hostname = 'pod-infra';
+    a.spec.process!.args = ['sh', '-c', 'touch /out/ready; exec sleep 1000'];
+    const la = await launchContainer({ id: 'pa', bundle: a.dir, spec: validateSpec(a.spec, a.dir), stateDir: a.stateDir, cgroupProcsFiles: [], foreground: true });
+    await releaseContainer(a.stateDir, la.pid);
+    try {
+      for (let i = 0; i < 300 && !existsSync(join(outA, 'ready')); i++) await new Promise((r) => setTimeout(r, 10));
+      const b = bundle();
+      noCgroupMount(b);
+      b.spec.hostname = undefined;
+      b.spec.linux!.namespaces = [
+        { type: 'mount' },
+        { type: 'network', path: `/proc/${la.pid}/ns/net` },
+        { type: 'uts', path: `/proc/${la.pid}/ns/uts` },
+        { type: 'ipc', path: `/proc/${la.pid}/ns/ipc` },
+        { type: 'pid', path: `/proc/${la.pid}/ns/pid` },
+      ];
+      const r = await runScript(b, 'hostname; readlink /proc/self/ns/net; readlink /proc/self/ns/ipc; ps -o comm | grep -c sleep');
+      assert.equal(r.status, 0, r.out);
+      const lines = r.out.trim().split('\n');
+      assert.equal(lines[0], 'pod-infra');
+      assert.equal(lines[1], readlinkSync(`/proc/${la.pid}/ns/net`));
+      assert.equal(lines[2], readlinkSync(`/proc/${la.pid}/ns/ipc`));
+      assert.equal(lines[3], '1', 'sees the infra container\'s sleep');
+    } finally {
+      process.kill(la.pid, 'SIGKILL');
+      await la.wait!();
+    }
+  });
+
+  it('time namespace offsets, sysctls, domainname, devices, oomScoreAdj', async () => {
+    const b = bundle();
+    b.spec.linux!.namespaces!.push({ type: 'time' });
+    b.spec.linux!.timeOffsets = { monotonic: { secs: 864000 }, boottime: { secs: 864000 } };
+    b.spec.linux!.sysctl = { 'net.ipv4.ip_forward': '1', 'kernel.shmmax': '12345678' };
+    b.spec.linux!.devices = [{ type: 'c', path: '/dev/fuse', major: 10, minor: 229, fileMode: 0o600, uid: 0, gid: 0 }];
+    b.spec.domainname = 'example.test';
+    b.spec.process!.oomScoreAdj = 500;
+    const r = await runScript(
+      b,
+      'cut -d. -f1 /proc/uptime; cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax /proc/sys/kernel/domainname; ls -l /dev/fuse; cat /proc/self/oom_score_adj',
+    );
+    assert.equal(r.status, 0, r.out);
+    const lines = r.out.trim().split('\n');
+    assert.ok(Number(lines[0]) >= 864000, `uptime ${lines[0]} includes the boottime offset`);
+    assert.deepEqual(lines.slice(1, 4), ['1', '12345678', 'example.test']);
+    assert.match(lines[4], /^crw-------\s+1 root\s+root\s+10,\s+229 .*\/dev\/fuse$/);
+    assert.equal(lines[5], '500');
+    assert.equal(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim().length, 1, 'host value untouched');
+  });
+
+  it('an oomScoreAdj below the caller\'s fails clearly', async () => {
+    const b = bundle();
+    b.spec.process!.oomScoreAdj = -500;
+    await assert.rejects(runScript(b, 'true'), (e: unknown) => {
+      assert.ok(isBerthError(e), String(e));
+      assert.match((e as Error).message, /set oomScoreAdj -500 \(lowering it needs CAP_SYS_RESOURCE\)/);
+      return true;
+    });
+  });
+
+  it('bind mounts: ro needs a remount, rw stays writable, flags and propagation apply', async () => {
+    const b = bundle();
+    const src = join(b.dir, 'src');
+    mkdirSync(src);
+    b.spec.mounts!.push(
+      { destination: '/ro', type: 'bind', source: src, options: ['rbind', 'ro', 'nosuid', 'nodev'] },
+      { destination: '/rw', type: 'bind', source: src, options: ['bind', 'rw', 'noexec', 'rprivate'] },
+      { destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['size=1m', 'mode=700', 'noatime'] },
+    );
+    const r = await runScript(
+      b,
+      'touch /ro/x && echo ROWRITE; touch /rw/y && echo RWOK; stat -c %a /t; grep -E " /(ro|rw|t) " /proc/self/mountinfo',
+    );
+    assert.equal(r.status, 0, r.out);
+    assert.ok(!r.out.includes('ROWRITE') && r.out.includes('RWOK'), r.out);
+    assert.ok(existsSync(join(src, 'y')));
+    assert.match(r.out, /^700$/m);
+    assert.match(r.out, / \/ro ro,nosuid,nodev/);
+    assert.match(r.out, / \/rw rw,noexec/);
+    assert.match(r.out, / \/t rw,noatime .* tmpfs tmpfs rw,size=1024k,mode=700/);
+  });
+
+  it('starts inside the given cgroups, with a cgroup namespace rooted there', async () => {
+    const b = bundle();
+    const cg = `/sys/fs/cgroup/pids/berth-test-${randomBytes(4).toString('hex')}`;
+    mkdirSync(cg);
+    cgroups.push(cg);
+    const r = await runScript(b, 'grep pids /proc/self/cgroup; ls /sys/fs/cgroup/pids/cgroup.procs; cat /sys/fs/cgroup/pids/cgroup.procs | wc -l', {
+      cgroupProcsFiles: [`${cg}/cgroup.procs`],
+    });
+    assert.equal(r.status, 0, r.out);
+    const lines = r.out.trim().split('\n');
+    assert.match(lines[0], /^\d+:pids:\/$/);
+    assert.equal(lines[1], '/sys/fs/cgroup/pids/cgroup.procs');
+    assert.ok(Number(lines[2]) >= 1);
+  });
+
+  it('relays death by signal as 128+signal', async () => {
+    const b = bundle();
+    b.spec.process!.args = ['sleep', '1000'];
+    const l = await launchContainer({ id: 'sig', bundle: b.dir, spec: validateSpec(b.spec, b.dir), stateDir: b.stateDir, cgroupProcsFiles: [], foreground: true });
+    await releaseContainer(b.stateDir, l.pid);
+    // SIGKILL from outside reaches a pid-namespace init even without a handler
+    process.kill(l.pid, 'SIGKILL');
+    assert.equal(await l.wait!(), 137);
+  });
+});
