@@ -152,3 +152,10 @@ export function removeDirs(places: Place[], createdParents: string[], cgroup: st
     throw e;
   }
 }
+
+/** OCI memory.checkBeforeUpdate: refuse a new limit below what the cgroup uses now. */
+export function checkUsage(usage: number, limit: number): void {
+  if (limit > 0 && usage > limit) {
+    throw new BerthError('FAILED_PRECONDITION', `memory limit ${limit} is below the current usage ${usage} (checkBeforeUpdate)`);
+  }
+}

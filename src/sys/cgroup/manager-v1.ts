@@ -4,7 +4,7 @@ import { BerthError, withCleanupError } from '../../errors/index.js';
 import type { CgroupManager, CgroupStats } from './types.js';
 import type { Hierarchy } from './mounts.js';
 import { applyWrite, keyValues, limitNumber, readCg, rmdirIfEmpty, signalAll, sleepMs, writeRaw } from './_fs.js';
-import { enableControllers, killPids, killUntilEmpty, mergePids, mkdirChain, placeOf, removeDirs, type Place } from './_common.js';
+import { checkUsage, enableControllers, killPids, killUntilEmpty, mergePids, mkdirChain, placeOf, removeDirs, type Place } from './_common.js';
 import { translateV1 } from './translate-v1.js';
 import { translateV2, unifiedWrite } from './translate-v2.js';
 import type { CgroupWrite, Warn } from './write.js';
@@ -142,6 +142,9 @@ export class V1Manager implements CgroupManager {
       if (mem && resources.memory?.limit !== undefined) {
         const n = Number(readCg(`${mem.dir}/memory.limit_in_bytes`));
         current = n >= 2 ** 62 ? -1 : n;
+        if (resources.memory.checkBeforeUpdate) {
+          checkUsage(Number(readCg(`${mem.dir}/memory.usage_in_bytes`)), resources.memory.limit);
+        }
       }
       this.#apply(this.#plan(resources, current));
     } catch (err) {

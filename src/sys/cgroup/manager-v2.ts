@@ -4,7 +4,7 @@ import { BerthError, withCleanupError } from '../../errors/index.js';
 import type { CgroupManager, CgroupStats } from './types.js';
 import type { Hierarchy } from './mounts.js';
 import { applyWrite, keyValues, limitNumber, readCg, rmdirIfEmpty, signalAll, sleepMs, writeRaw } from './_fs.js';
-import { enableControllers, killPids, killUntilEmpty, mergePids, mkdirChain, placeOf, removeDirs, type Place } from './_common.js';
+import { checkUsage, enableControllers, killPids, killUntilEmpty, mergePids, mkdirChain, placeOf, removeDirs, type Place } from './_common.js';
 import { checkDevicesV2, translateV2 } from './translate-v2.js';
 import { deviceProgram } from './devices-bpf.js';
 import { cgroupBpf } from './_bpf.js';
@@ -84,6 +84,9 @@ export class V2Manager implements CgroupManager {
   update(resources: Resources): void {
     try {
       const writes = translateV2(resources, this.#warn);
+      if (resources.memory?.checkBeforeUpdate && resources.memory.limit !== undefined) {
+        checkUsage(Number(readCg(`${this.#dir}/memory.current`)), resources.memory.limit);
+      }
       enableControllers(this.#place.base, this.#place.rel, writes.map((w) => w.controller), this.path);
       for (const w of writes) applyWrite(this.#dir, w, this.path, this.#warn);
       if (resources.devices) this.#setDevices(resources.devices);

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Scope, leakCheckFile, removeScopeCgroups } from '../../harness/index.js';
 import { detectLayout, openCgroups, resolveCgroupsPath, type CgroupManager } from '../../../src/sys/cgroup/index.js';
@@ -272,6 +273,37 @@ test('a failed create leaves nothing behind', { skip: skipHybrid }, () => {
   assert.throws(() => open().create({ unified: { 'memory.high': '1' } }), (e: unknown) => isBerthError(e, 'NOT_IMPLEMENTED'));
   assert.throws(() => open().create({ cpu: { quota: 1 } }), (e: unknown) => isBerthError(e, 'INVALID_ARGUMENT') && /cfs_quota_us/.test(e.message));
   assert.deepEqual(dirsOf(`${top}/c${n}`), []);
+});
+
+test('concurrent creates and destroys under one shared parent do not trip over each other', { skip: skipHybrid }, async () => {
+  // Each destroy removes the shared parent when it created it and finds it empty, while the
+  // other threads are creating leaves under it: the mkdir chain must retry, no leaf may leak.
+  const parent = `${top}/shared`;
+  const code = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    import(workerData.mod).then(({ openCgroups }) => {
+      const errors = [];
+      for (let i = 0; i < workerData.n; i++) {
+        const cg = openCgroups(workerData.parent + '/w' + workerData.w + '-' + i, { warn() {} });
+        try { cg.create({ pids: { limit: 10 }, cpu: { cpus: '0' } }); cg.destroy(); } catch (e) { errors.push(e.message); }
+      }
+      parentPort.postMessage(errors);
+    });`;
+  const mod = new URL('../../../src/sys/cgroup/index.js', import.meta.url).href;
+  const results = await Promise.all(
+    [0, 1, 2].map(
+      (w) =>
+        new Promise<string[]>((resolve, reject) => {
+          const worker = new Worker(code, { eval: true, workerData: { mod, parent, w, n: 20 } });
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        }),
+    ),
+  );
+  assert.deepEqual(results.flat(), []);
+  // The parent stays where its creator found it busy; it must be empty (rmdir succeeds).
+  for (const d of dirsOf(parent)) rmdirSync(d);
+  assert.deepEqual(dirsOf(parent), []);
 });
 
 // ------------------------------------------------------------------ cgroup v2 file logic
