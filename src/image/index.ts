@@ -18,3 +18,4 @@ export * from './push.js';
 export * from './save.js';
 export * from './load.js';
 export * from './unpack-image.js';
+export * from './use.js';
