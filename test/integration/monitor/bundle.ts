@@ -1,16 +1,24 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runtimeBinary, runtimeName } from '../../harness/index.js';
 
 /** The repository root, from dist/test/integration/monitor/ or test/integration/monitor/. */
 export const REPO = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../../' : '../../../', import.meta.url));
 
-/** The runtime under test: BERTH_TEST_RUNTIME=runc (default) or berth. */
+/**
+ * The runtime under test, as the harness picks it (env BERTH_TEST_RUNTIME: a name on PATH such
+ * as `runc`, or a path; default the repo's bin/berth-runtime), plus `berth` for the latter.
+ */
 export function testRuntime(): { name: string; path: string } {
-  const which = process.env.BERTH_TEST_RUNTIME ?? 'runc';
-  if (which === 'berth') return { name: 'berth', path: join(REPO, 'bin', 'berth-runtime') };
-  return { name: 'runc', path: execFileSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).trim() };
+  if (process.env.BERTH_TEST_RUNTIME === 'berth') return { name: 'berth', path: join(REPO, 'bin', 'berth-runtime') };
+  let path = runtimeBinary();
+  if (!path.includes('/')) {
+    const r = spawnSync('sh', ['-c', `command -v "${path}"`], { encoding: 'utf8' });
+    path = r.stdout.trim() || path;
+  }
+  return { name: runtimeName(), path };
 }
 
 const APPLETS = ['sh', 'echo', 'sleep', 'cat', 'stty', 'tty', 'seq', 'true', 'false', 'head', 'tr'];
