@@ -23,8 +23,9 @@ export async function mountAll(mounts: MountSpec[], target: string): Promise<voi
     for (const m of mounts) {
       const args = m.type === 'bind' ? [] : ['-t', m.type];
       const opts = m.type === 'bind' && !m.options.some((o) => o === 'bind' || o === 'rbind') ? ['bind', ...m.options] : m.options;
-      if (opts.length) args.push('-o', opts.join(','));
-      await run('mount', [...args, '--', m.source, target]);
+      const { options, cwd } = compactOptions(opts);
+      if (options.length) args.push('-o', options.join(','));
+      await run('mount', [...args, '--', m.source, target], cwd ? { cwd } : {});
       done++;
     }
   } catch (err) {
@@ -38,6 +39,31 @@ export async function mountAll(mounts: MountSpec[], target: string): Promise<voi
     }
     throw e;
   }
+}
+
+/** mount(2) copies at most one page of option data. */
+const MAX_MOUNT_DATA = 4095;
+
+/**
+ * Fit an overlay's options into one page: when too long, the lowerdirs are rewritten relative
+ * to their common directory and mount(8) runs there (the kernel resolves relative lowerdirs
+ * against the mounting process's cwd), as containerd does for deep image chains.
+ */
+export function compactOptions(options: string[]): { options: string[]; cwd?: string } {
+  if (options.join(',').length <= MAX_MOUNT_DATA) return { options };
+  const i = options.findIndex((o) => o.startsWith('lowerdir='));
+  if (i < 0) return { options };
+  const lowers = options[i].slice('lowerdir='.length).split(':');
+  if (!lowers.every((l) => l.startsWith('/'))) return { options };
+  let common = lowers[0].slice(0, lowers[0].lastIndexOf('/'));
+  for (const l of lowers) while (common && !l.startsWith(`${common}/`)) common = common.slice(0, common.lastIndexOf('/'));
+  if (!common) return { options };
+  const out = [...options];
+  out[i] = `lowerdir=${lowers.map((l) => l.slice(common.length + 1)).join(':')}`;
+  if (out.join(',').length > MAX_MOUNT_DATA) {
+    throw new BerthError('RESOURCE_EXHAUSTED', `mount overlay: ${lowers.length} lower layers do not fit in one page of mount options`);
+  }
+  return { options: out, cwd: common };
 }
 
 /** Unmount everything mounted on or under `target` (umount -R), if anything is. */

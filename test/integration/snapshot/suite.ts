@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { isBerthError } from '../../../src/errors/index.js';
 import { unpackLayer, type Snapshotter } from '../../../src/snapshot/index.js';
-import { mountAll, unmountAll } from '../../../src/sys/mount.js';
+import { compactOptions, mountAll, unmountAll } from '../../../src/sys/mount.js';
 import type { Scope } from '../../harness/index.js';
 import { layerTar, type LayerEntry } from './layers.js';
 
@@ -133,6 +133,22 @@ export function snapshotterSuite(kind: string, scope: Scope, make: SnapshotterFa
       // The write landed in the active snapshot only.
       await sn.view('v3', 'c3');
       await withMounted(scope, sn, 'v3', (dir) => assert.equal(existsSync(`${dir}/written`), false));
+    });
+
+    it('mounts a chain of 45 layers under a long root (overlay: options fit one page)', async () => {
+      const sn = make(scope.mkdtemp(`${kind}-root-with-a-long-name-to-push-the-mount-options-past-one-page`));
+      let parent: string | undefined;
+      for (let i = 0; i < 45; i++) {
+        await unpack(sn, `deep-${i}`, parent, [{ name: `f${i}`, content: String(i) }]);
+        parent = `deep-${i}`;
+      }
+      await sn.prepare('deep-top', parent);
+      for (const m of await sn.mounts('deep-top')) assert.ok(compactOptions(m.options).options.join(',').length < 4096);
+      await withMounted(scope, sn, 'deep-top', (dir) => {
+        assert.equal(readdirSync(dir).length, 45);
+        assert.equal(readFileSync(`${dir}/f0`, 'utf8'), '0');
+        assert.equal(readFileSync(`${dir}/f44`, 'utf8'), '44');
+      });
     });
 
     it('reports usage of a layer and its inodes', async () => {
