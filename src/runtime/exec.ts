@@ -7,6 +7,7 @@
 import { statSync } from 'node:fs';
 import { BerthError } from '../errors/index.js';
 import type { Namespace, NamespaceType, Process, Spec } from '../spec/runtime.js';
+import { seccompFor } from './seccomp-for.js';
 import { HelperSession, helperError, parseLine } from './native.js';
 import { compileExecPlan } from './plan.js';
 
@@ -69,6 +70,7 @@ function statExists(p: string): boolean {
  * with detach=false, `wait()` resolves with its exit status (128+signal if killed).
  */
 export async function execProcess(opts: ExecOptions): Promise<{ pid: number; wait?: () => Promise<number> }> {
+  const seccomp = seccompFor(opts.spec, opts.seccompBpf, opts.seccompFlags);
   const ops = compileExecPlan({
     pid: opts.pid,
     process: opts.process,
@@ -77,8 +79,8 @@ export async function execProcess(opts: ExecOptions): Promise<{ pid: number; wai
     consoleSocket: opts.consoleSocket,
     preserveFds: opts.preserveFds,
     detach: opts.detach,
-    seccompBpf: opts.seccompBpf,
-    seccompFlags: opts.seccompFlags,
+    seccompBpf: seccomp?.bpf,
+    seccompFlags: seccomp?.flags,
   });
   const h = new HelperSession(ops, opts.preserveFds);
   let pid = 0;

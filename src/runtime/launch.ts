@@ -7,6 +7,7 @@ import { closeSync, openSync, readFileSync, readSync, unlinkSync, constants as f
 import { join } from 'node:path';
 import { BerthError, toBerthError, withCleanupError } from '../errors/index.js';
 import type { Spec } from '../spec/runtime.js';
+import { seccompFor } from './seccomp-for.js';
 import { HelperSession, helperError, parseLine } from './native.js';
 import { compileLaunchPlan, type HostCgroupMount } from './plan.js';
 
@@ -74,6 +75,7 @@ export async function launchContainer(opts: LaunchOptions): Promise<Launched> {
   const spec = opts.spec;
   const hooks = !!(opts.onCreateRuntime || opts.onCreateContainer);
   const needCgroups = (spec.mounts ?? []).some((m) => m.type === 'cgroup' || m.type === 'cgroup2');
+  const seccomp = seccompFor(opts.spec, opts.seccompBpf, opts.seccompFlags);
   const ops = compileLaunchPlan({
     spec,
     bundle: opts.bundle,
@@ -86,8 +88,8 @@ export async function launchContainer(opts: LaunchOptions): Promise<Launched> {
     hooks,
     hostUid: process.getuid?.() ?? 0,
     hostCgroups: needCgroups ? readHostCgroupMounts() : [],
-    seccompBpf: opts.seccompBpf,
-    seccompFlags: opts.seccompFlags,
+    seccompBpf: seccomp?.bpf,
+    seccompFlags: seccomp?.flags,
   });
   const h = new HelperSession(ops, opts.preserveFds);
   let pid = 0;

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { isBerthError } from '../../../src/errors/index.js';
+import { dockerDefaultProfile } from '../../../src/runtime/seccomp/index.js';
 import { launchContainer, releaseContainer } from '../../../src/runtime/launch.js';
 import { validateSpec } from '../../../src/spec/validate.js';
 import { makeBundle, type TestBundle } from './_bundle.js';
@@ -191,6 +192,41 @@ describe('runtime-native: features', { skip: root ? false : 'needs root (namespa
     assert.match(lines[0], /^\d+:pids:\/$/);
     assert.equal(lines[1], '/sys/fs/cgroup/pids/cgroup.procs');
     assert.ok(Number(lines[2]) >= 1);
+  });
+
+  it('seccomp: the compiled profile is installed, with and without no_new_privs', async () => {
+    for (const nnp of [true, false]) {
+      const b = bundle();
+      b.spec.process!.noNewPrivileges = nnp;
+      b.spec.process!.user = { uid: 1000, gid: 1000 };
+      b.spec.mounts!.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['mode=1777'] });
+      b.spec.linux!.seccomp = {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [
+          { names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 },
+          { names: ['uname'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 },
+        ],
+      };
+      const r = await runScript(b, 'grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status; mkdir /tmp/d || echo MKDIRFAIL; touch /tmp/f && echo TOUCHOK');
+      assert.equal(r.status, 0, r.out);
+      assert.match(r.out, /Seccomp:\s+2/);
+      assert.match(r.out, new RegExp(`NoNewPrivs:\\s+${nnp ? 1 : 0}`));
+      assert.match(r.out, /Operation not permitted/);
+      assert.ok(r.out.includes('MKDIRFAIL') && r.out.includes('TOUCHOK'), r.out);
+    }
+  });
+
+  it('seccomp: docker\'s deny-by-default profile lets the helper finish and the process run', async () => {
+    for (const nnp of [true, false]) {
+      const b = bundle();
+      b.spec.process!.noNewPrivileges = nnp;
+      b.spec.process!.user = { uid: 1000, gid: 1000 };
+      b.spec.linux!.seccomp = dockerDefaultProfile({ capabilities: b.spec.process!.capabilities!.bounding! });
+      const r = await runScript(b, 'grep "^Seccomp:" /proc/self/status; unshare -U true || echo UNSHAREDENIED; echo ok');
+      assert.equal(r.status, 0, r.out);
+      assert.match(r.out, /Seccomp:\s+2/);
+      assert.ok(r.out.includes('UNSHAREDENIED') && r.out.endsWith('ok\n'), r.out);
+    }
   });
 
   it('relays death by signal as 128+signal', async () => {
