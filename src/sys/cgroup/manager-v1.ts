@@ -54,8 +54,9 @@ export class V1Manager implements CgroupManager {
     try {
       const steps = this.#plan(resources, undefined);
       for (const p of this.#all()) {
-        created.push(...mkdirChain(p));
-        if (p.hierarchy.controllers.includes('cpuset')) this.#fillCpuset(p.dir, p.base);
+        const made = mkdirChain(p);
+        created.push(...made);
+        if (p.hierarchy.controllers.includes('cpuset')) this.#fillCpuset(p.dir, p.base, new Set(made));
       }
       this.#apply(steps);
     } catch (err) {
@@ -76,17 +77,21 @@ export class V1Manager implements CgroupManager {
   /**
    * A new cpuset cgroup starts with empty cpuset.cpus and cpuset.mems and no task may join it
    * until both are set (cgroup-v1/cpusets.rst, 2.1): copy them from the parent, walking up to
-   * the first ancestor that has them.
+   * the first ancestor that has them. `fresh` dirs were just made by us: known empty, not read
+   * (each cgroupfs access takes the cgroup lock that every container on the host contends for).
    */
-  #fillCpuset(dir: string, base: string): void {
-    const cpus = readCg(`${dir}/cpuset.cpus`);
-    const mems = readCg(`${dir}/cpuset.mems`);
-    if (cpus && mems) return;
-    if (dir === base) return;
-    const parent = dir.slice(0, dir.lastIndexOf('/'));
-    this.#fillCpuset(parent, base);
-    if (!mems) writeRaw(`${dir}/cpuset.mems`, readCg(`${parent}/cpuset.mems`) ?? '');
-    if (!cpus) writeRaw(`${dir}/cpuset.cpus`, readCg(`${parent}/cpuset.cpus`) ?? '');
+  #fillCpuset(dir: string, base: string, fresh: Set<string>): { cpus: string; mems: string } {
+    let cpus = '';
+    let mems = '';
+    if (!fresh.has(dir)) {
+      cpus = readCg(`${dir}/cpuset.cpus`) ?? '';
+      mems = readCg(`${dir}/cpuset.mems`) ?? '';
+    }
+    if ((cpus && mems) || dir === base) return { cpus, mems };
+    const parent = this.#fillCpuset(dir.slice(0, dir.lastIndexOf('/')), base, fresh);
+    if (!mems) writeRaw(`${dir}/cpuset.mems`, (mems = parent.mems));
+    if (!cpus) writeRaw(`${dir}/cpuset.cpus`, (cpus = parent.cpus));
+    return { cpus, mems };
   }
 
   #plan(resources: Resources | undefined, currentMemoryLimit: number | undefined): Step[] {
