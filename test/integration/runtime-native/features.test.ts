@@ -73,6 +73,21 @@ describe('runtime-native: features', { skip: root ? false : 'needs root (namespa
     assert.equal(readFileSync(`${out}.name`, 'utf8'), '/dev/pts/0');
   });
 
+  it('terminal without a console socket in the foreground: the helper relays the pty', async () => {
+    const child = spawn(process.execPath, [new URL('./_foreground-child.js', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('/dev/pts/0')) child.stdin!.write('hello\n');
+    });
+    child.stderr!.on('data', (d) => (err += d));
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0, err);
+    assert.match(err, /status 3/);
+    assert.match(out.replace(/\r/g, ''), /\/dev\/pts\/0\n(hello\n)?got hello\n/);
+  });
+
   it('preserve-fds passes fds 3.. through; without it only 0-2 reach the process', async () => {
     const b = bundle();
     // `[` is a shell builtin: it checks the shell's own fds without opening any

@@ -133,6 +133,9 @@ describe('runtime-native: launch', { skip: root ? false : 'needs root (namespace
     // created, not started: the init is blocked, the user process has not run
     assert.ok(existsSync(`${b.stateDir}/exec.fifo`));
     assert.ok(!existsSync(`${out}/started`));
+    // CVE-2019-5736: the waiting init runs from a sealed memfd, not from a file on disk
+    assert.match(readlinkSync(`/proc/${l.pid}/exe`), /^\/memfd:berth-init/);
+    assert.throws(() => fsMod.openSync(`/proc/${l.pid}/exe`, 'r+'), /EPERM|ETXTBSY|EACCES/);
     await releaseContainer(b.stateDir, l.pid);
     await waitGone(l.pid);
     assert.ok(existsSync(`${out}/started`));
