@@ -102,6 +102,8 @@ export function busyboxApplets(): string[] {
  * applet symlinks, /checker (unless `checker: false`), empty mount points, /etc/passwd+group.
  */
 export function writeBusyboxRootfs(dir: string, opts: { checker?: boolean } = {}): void {
+  // mkdtemp makes 0700 dirs: a non-root container user must be able to walk "/".
+  chmodSync(dir, 0o755);
   for (const d of ['bin', 'dev', 'etc', 'proc', 'sys', 'tmp', 'root', 'home', 'var', 'run', 'mnt']) mkdirSync(join(dir, d), { recursive: true });
   chmodSync(join(dir, 'tmp'), 0o1777);
   copyFileSync(BUSYBOX, join(dir, 'bin/busybox'));

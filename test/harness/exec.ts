@@ -1,5 +1,6 @@
 /** Running commands in tests: a timeout, captured output and exit status, optional pty. */
 import { spawn, type StdioOptions } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 
 export interface ExecOptions {
   /** Written to stdin, then stdin is closed; without it stdin is /dev/null. */
@@ -10,6 +11,12 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Open fds of this process handed to the child as its fds 3, 4, ... */
   extraFds?: number[];
+  /**
+   * Files (appended to) for the child's stdout and stderr instead of pipes: for commands that
+   * leave a process behind holding them (`create`, `run --detach`), which would keep a pipe
+   * open. The result's stdout/stderr are what the files hold when the command exits.
+   */
+  stdioFiles?: { stdout: string; stderr: string };
 }
 
 export interface ExecResult {
@@ -25,15 +32,22 @@ export interface ExecResult {
 /** Runs `cmd args` to completion. Never throws for a non-zero exit; see execOk. */
 export function exec(cmd: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const started = Date.now();
-  const stdio: StdioOptions = [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(opts.extraFds ?? [])];
+  const files = opts.stdioFiles;
+  const outFd = files ? openSync(files.stdout, 'a') : undefined;
+  const errFd = files ? openSync(files.stderr, 'a') : undefined;
+  const stdio: StdioOptions = [opts.input === undefined ? 'ignore' : 'pipe', outFd ?? 'pipe', errFd ?? 'pipe', ...(opts.extraFds ?? [])];
+  const closeFiles = (): void => {
+    if (outFd !== undefined) closeSync(outFd);
+    if (errFd !== undefined) closeSync(errFd);
+  };
   return new Promise((resolve, reject) => {
     // Own process group, so a timeout kills what the command started too.
     const child = spawn(cmd, args, { stdio, env: opts.env ?? process.env, cwd: opts.cwd, detached: true });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
-    child.stdout!.on('data', (b: Buffer) => out.push(b));
-    child.stderr!.on('data', (b: Buffer) => err.push(b));
+    child.stdout?.on('data', (b: Buffer) => out.push(b));
+    child.stderr?.on('data', (b: Buffer) => err.push(b));
     const timer = setTimeout(() => {
       timedOut = true;
       try {
@@ -44,16 +58,18 @@ export function exec(cmd: string, args: string[], opts: ExecOptions = {}): Promi
     }, opts.timeoutMs ?? 30_000);
     child.on('error', (e) => {
       clearTimeout(timer);
+      closeFiles();
       reject(new Error(`exec ${cmd}: ${e.message}`, { cause: e }));
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      closeFiles();
       resolve({
         cmd: [cmd, ...args].join(' '),
         code,
         signal,
-        stdout: Buffer.concat(out).toString(),
-        stderr: Buffer.concat(err).toString(),
+        stdout: files ? readFileSync(files.stdout, 'utf8') : Buffer.concat(out).toString(),
+        stderr: files ? readFileSync(files.stderr, 'utf8') : Buffer.concat(err).toString(),
         timedOut,
         ms: Date.now() - started,
       });

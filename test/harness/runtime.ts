@@ -4,7 +4,7 @@
  * `runc`, or a path), default the repo's bin/berth-runtime. Each instance has a private
  * `--root` state dir inside a scope.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { State } from '../../src/spec/runtime.js';
 import { describe, exec, type ExecOptions, type ExecResult } from './exec.js';
@@ -44,6 +44,7 @@ export class RuntimeCli {
 
   /** `<binary> --root <root> ...args`. */
   run(args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    this.scope.assertOpen(`${this.binary} ${args[0]}`);
     const id = idOf(args);
     if (id) this.#created.add(id);
     return exec(this.binary, ['--root', this.root, ...args], opts);
@@ -56,8 +57,47 @@ export class RuntimeCli {
     return r;
   }
 
+  /**
+   * `create`: the container's stdio (without a terminal) are files, so nothing waits on a pipe
+   * the container holds; read them with output(id) / errorOutput(id).
+   */
   create(id: string, bundle: string, extra: string[] = [], opts: ExecOptions = {}): Promise<ExecResult> {
-    return this.run(['create', '--bundle', bundle, ...extra, id], opts);
+    return this.run(['create', '--bundle', bundle, ...extra, id], { stdioFiles: this.stdioFiles(id), ...opts });
+  }
+
+  /** `run --detach`, stdio to files like create. */
+  runDetached(id: string, bundle: string, extra: string[] = [], opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.run(['run', '--detach', '--bundle', bundle, ...extra, id], { stdioFiles: this.stdioFiles(id), ...opts });
+  }
+
+  /** `run` in the foreground with pipes: the result has the container's output and exit status. */
+  runForeground(id: string, bundle: string, extra: string[] = [], opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.run(['run', '--bundle', bundle, ...extra, id], opts);
+  }
+
+  /**
+   * Runs the bundle in the foreground (its args should run /checker) under a fresh id and
+   * returns the parsed report; throws with the runtime's stderr unless it exits 0.
+   */
+  async report(bundle: string, extra: string[] = []): Promise<CheckerReport> {
+    const r = await this.runForeground(this.scope.uid(), bundle, extra);
+    if (r.code !== 0) throw new Error(describe(r));
+    return parseReport(r.stdout);
+  }
+
+  /** Where the stdout/stderr of a detached container `id` go (one pair per id). */
+  stdioFiles(id: string): { stdout: string; stderr: string } {
+    mkdirSync(join(this.root, '..', 'io'), { recursive: true });
+    return { stdout: join(this.root, '..', 'io', `${id}.out`), stderr: join(this.root, '..', 'io', `${id}.err`) };
+  }
+
+  /** What a detached container (and the runtime command that made it) wrote to stdout so far. */
+  output(id: string): string {
+    return readOr(this.stdioFiles(id).stdout);
+  }
+
+  errorOutput(id: string): string {
+    return readOr(this.stdioFiles(id).stderr);
   }
 
   start(id: string): Promise<ExecResult> {
@@ -107,6 +147,14 @@ export class RuntimeCli {
       if (r.code !== 0 && !/not exist|not found|no such/i.test(r.stderr)) failures.push(describe(r));
     }
     if (failures.length) throw new Error(failures.join('\n'));
+  }
+}
+
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
   }
 }
 

@@ -22,6 +22,7 @@ export class Scope {
   readonly name: string;
   #cleanups: { label: string; fn: Cleanup }[] = [];
   #counter = 0;
+  #closed = false;
 
   constructor(name: string) {
     this.name = name.replace(/[^a-zA-Z0-9_.-]/g, '-');
@@ -38,6 +39,7 @@ export class Scope {
 
   /** A fresh subdirectory of the scope dir. */
   mkdtemp(tag = 'd'): string {
+    this.assertOpen(`mkdtemp ${tag}`);
     return mkdtempSync(join(this.dir, `${tag}-`));
   }
 
@@ -46,8 +48,23 @@ export class Scope {
     this.#cleanups.push({ label, fn });
   }
 
+  /**
+   * True once cleanup() started: helpers refuse to make new things in a closed scope (an
+   * `after()` hook that runs after the file's leak check would otherwise leave them behind;
+   * use scope.defer for cleanups instead).
+   */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Throws if the scope is closed (see `closed`). */
+  assertOpen(action: string): void {
+    if (this.#closed) throw new Error(`${action}: scope ${this.name} is already cleaned up (use scope.defer, not after(), for cleanups)`);
+  }
+
   /** Runs every registered cleanup, last first; returns the failures instead of stopping. */
   async cleanup(): Promise<Error[]> {
+    this.#closed = true;
     const errors: Error[] = [];
     while (this.#cleanups.length) {
       const { label, fn } = this.#cleanups.pop()!;
