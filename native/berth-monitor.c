@@ -62,6 +62,7 @@ enum phase { P_CREATED, P_RUNNING, P_DRAINING, P_BACKOFF, P_DONE };
 
 static struct {
   const char *id, *runtime, *root, *bundle, *state_dir, *log_path;
+  const char *exec_process; /* exec mode: an OCI process JSON for `<runtime> exec` */
   long long log_max_size;
   int log_max_files;
   int terminal, open_stdin, auto_start;
@@ -302,6 +303,7 @@ static int log_fd = -1;
 static long long log_size;
 
 static int log_open(int trunc) {
+  if (!o.log_path) return 0;
   log_fd = open(o.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (trunc ? O_TRUNC : 0), 0640);
   if (log_fd < 0) return -1;
   struct stat st;
@@ -341,6 +343,7 @@ static void log_entry(const char *stream, const char *buf, size_t n) {
 }
 
 static void stream_feed(struct stream *s, const char *p, size_t n) {
+  if (!o.log_path) return;
   if (!s->line && !(s->line = malloc(LINE_CAP))) _exit(70);
   while (n) {
     const char *nl = memchr(p, '\n', n);
@@ -626,8 +629,28 @@ static void set_stdin_fd(int fd) {
   if (fd >= 0) set_nonblock(fd);
 }
 
-/* `<runtime> create`: returns 0, or -1 with an error JSON in *err. */
-static int do_create(struct sbuf *err) {
+/* create mode: force-delete the container; exec mode: the container is not ours to touch */
+static void delete_container(void) {
+  if (!o.exec_process) runtime_simple("delete", "--force", o.id, NULL);
+}
+
+/*
+ * `<runtime> create` (or in exec mode `<runtime> exec --detach`) with the container's stdio:
+ * returns 0, or -1 with an error JSON in *err.
+ */
+static int launch(struct sbuf *err) {
+  const char *verb = o.exec_process ? "exec" : "create";
+  const char *args[16];
+  int k = 0;
+  args[k++] = verb;
+  if (o.exec_process) args[k++] = "--detach";
+  else args[k++] = "--bundle", args[k++] = o.bundle;
+  args[k++] = "--pid-file";
+  args[k++] = cpid_path;
+  if (o.terminal) args[k++] = "--console-socket", args[k++] = console_path;
+  if (o.exec_process) args[k++] = "--process", args[k++] = o.exec_process;
+  args[k++] = o.id;
+  args[k] = NULL;
   int out[2] = {-1, -1}, errp[2] = {-1, -1}, in[2] = {-1, -1}, listen_fd = -1, master = -1;
   struct run_result r = {0};
   long long log_from = file_size(runtime_log);
@@ -639,22 +662,20 @@ static int do_create(struct sbuf *err) {
     listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(listen_fd, 1) < 0) {
       char m[PATH_MAX + 64];
-      snprintf(m, sizeof m, "console socket %s: %s", console_path, strerror(errno));
+      snprintf(m, sizeof m, "%s: console socket %s: %s", verb, console_path, strerror(errno));
       error_json(err, m, NULL, log_from);
       close_fd(&listen_fd);
       return -1;
     }
-    const char *args[] = {"create", "--bundle", o.bundle, "--pid-file", cpid_path, "--console-socket", console_path, o.id, NULL};
     run_runtime(args, -1, -2, -2, listen_fd, &master, &r); /* its messages, for errors */
     close(listen_fd);
     unlink(console_path);
   } else {
     if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || (o.open_stdin && pipe2(in, O_CLOEXEC) < 0)) {
-      error_json(err, "create pipes", NULL, log_from);
+      error_json(err, "pipes", NULL, log_from);
       close_fd(&out[0]), close_fd(&out[1]), close_fd(&errp[0]), close_fd(&errp[1]);
       return -1;
     }
-    const char *args[] = {"create", "--bundle", o.bundle, "--pid-file", cpid_path, o.id, NULL};
     run_runtime(args, in[0], out[1], errp[1], -1, NULL, &r);
     close_fd(&in[0]);
     close_fd(&out[1]);
@@ -670,11 +691,10 @@ static int do_create(struct sbuf *err) {
       while ((n = read(errp[0], buf, sizeof buf)) > 0) sb_put(&r.out, buf, (size_t)n);
       while ((n = read(out[0], buf, sizeof buf)) > 0) sb_put(&r.out, buf, (size_t)n);
     }
-    error_json(err, status_ok(r.status) ? "create: no pty master received on the console socket" : "create", &r,
-               log_from);
+    error_json(err, status_ok(r.status) ? "no pty master received on the console socket" : verb, &r, log_from);
     close_fd(&out[0]), close_fd(&errp[0]), close_fd(&in[1]), close_fd(&master);
     sb_free(&r.out);
-    runtime_simple("delete", "--force", o.id, NULL);
+    delete_container();
     return -1;
   }
   sb_free(&r.out);
@@ -685,9 +705,9 @@ static int do_create(struct sbuf *err) {
   if (fd >= 0) close(fd);
   container_pid = n > 0 ? atoi(buf) : 0;
   if (container_pid <= 0) {
-    error_json(err, "create: no container pid in the pid file", NULL, log_from);
+    error_json(err, "no pid in the runtime's pid file", NULL, log_from);
     close_fd(&out[0]), close_fd(&errp[0]), close_fd(&in[1]), close_fd(&master);
-    runtime_simple("delete", "--force", o.id, NULL);
+    delete_container();
     return -1;
   }
   for (int i = 0; i < 2; i++) close_fd(&streams[i].fd);
@@ -709,17 +729,30 @@ static int do_create(struct sbuf *err) {
   return 0;
 }
 
-static int do_start(struct sbuf *err) {
-  long long log_from = file_size(runtime_log);
-  const char *args[] = {"start", o.id, NULL};
-  struct run_result r = {0};
-  run_runtime(args, -1, -2, -2, -1, NULL, &r);
-  if (!status_ok(r.status)) {
-    error_json(err, "start", &r, log_from);
-    sb_free(&r.out);
-    return -1;
+/* Exec mode has nothing to create: the process starts with START. */
+static int do_create(struct sbuf *err) {
+  if (o.exec_process) {
+    phase = P_CREATED;
+    return 0;
   }
-  sb_free(&r.out);
+  return launch(err);
+}
+
+static int do_start(struct sbuf *err) {
+  if (o.exec_process) {
+    if (launch(err) < 0) return -1;
+  } else {
+    long long log_from = file_size(runtime_log);
+    const char *args[] = {"start", o.id, NULL};
+    struct run_result r = {0};
+    run_runtime(args, -1, -2, -2, -1, NULL, &r);
+    if (!status_ok(r.status)) {
+      error_json(err, "start", &r, log_from);
+      sb_free(&r.out);
+      return -1;
+    }
+    sb_free(&r.out);
+  }
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   rfc3339nano(started_at, sizeof started_at, &ts);
@@ -805,7 +838,7 @@ static void on_container_exit(void) {
   }
   set_stdin_fd(-1);
   if (!wants_restart()) finalize(NULL);
-  runtime_simple("delete", "--force", o.id, NULL);
+  delete_container();
   /* docker's back-off: 100 ms doubling, reset after 10 s of running */
   if (now_ms() - started_ms > 10000) backoff_ms = 100;
   backoff_deadline = now_ms() + backoff_ms;
@@ -818,7 +851,7 @@ static void do_restart(void) {
   backoff_deadline = -1;
   restart_count++;
   if (do_create(&err) < 0 || do_start(&err) < 0) {
-    if (phase == P_CREATED) runtime_simple("delete", "--force", o.id, NULL);
+    if (phase == P_CREATED) delete_container();
     finalize(err.p ? err.p : "restart failed");
   }
   sb_free(&err);
@@ -829,6 +862,12 @@ static void request_stop(const char *why) {
   no_restart = 1;
   if (!stop_reason) stop_reason = why;
   if (phase == P_BACKOFF) finalize(NULL);
+  if (o.exec_process) {
+    /* an exec process is ours alone; before START there is none */
+    if (phase == P_CREATED) finalize(NULL);
+    if (phase == P_RUNNING) kill(container_pid, SIGKILL);
+    return;
+  }
   if ((phase == P_CREATED || phase == P_RUNNING) && kill_deadline < 0) {
     runtime_simple("kill", o.id, "KILL", NULL);
     kill_deadline = now_ms() + 5000;
@@ -1000,8 +1039,8 @@ static void main_loop(void) {
 /* ---- setup ------------------------------------------------------------------------------ */
 
 static void usage(void) {
-  dprintf(2, "usage: berth-monitor --id ID --runtime PATH --root DIR --bundle DIR --state-dir DIR --log-path FILE\n"
-             "       [--log-max-size BYTES] [--log-max-files N] [--terminal] [--stdin] [--start]\n"
+  dprintf(2, "usage: berth-monitor --id ID --runtime PATH --root DIR (--bundle DIR | --exec PROCESS.json) --state-dir DIR\n"
+             "       [--log-path FILE [--log-max-size BYTES] [--log-max-files N]] [--terminal] [--stdin] [--start]\n"
              "       [--restart no|on-failure[:N]|always|unless-stopped] [--start-timeout SECONDS] [--sync-fd FD]\n");
   exit(2);
 }
@@ -1027,7 +1066,7 @@ static void parse_args(int argc, char **argv) {
       {"id", 1, 0, 'i'},        {"runtime", 1, 0, 'r'},       {"root", 1, 0, 'R'},        {"bundle", 1, 0, 'b'},
       {"state-dir", 1, 0, 's'}, {"log-path", 1, 0, 'l'},      {"log-max-size", 1, 0, 'm'}, {"log-max-files", 1, 0, 'f'},
       {"terminal", 0, 0, 't'},  {"stdin", 0, 0, 'I'},         {"start", 0, 0, 'S'},       {"restart", 1, 0, 'p'},
-      {"sync-fd", 1, 0, 'y'},   {"start-timeout", 1, 0, 'T'}, {0, 0, 0, 0}};
+      {"sync-fd", 1, 0, 'y'},   {"start-timeout", 1, 0, 'T'}, {"exec", 1, 0, 'x'},         {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
     switch (c) {
@@ -1044,6 +1083,7 @@ static void parse_args(int argc, char **argv) {
     case 'S': o.auto_start = 1; break;
     case 'y': o.sync_fd = atoi(optarg); break;
     case 'T': o.start_timeout = atoi(optarg); break;
+    case 'x': o.exec_process = optarg; break;
     case 'p':
       if (!strcmp(optarg, "no")) o.restart = R_NO;
       else if (!strcmp(optarg, "always")) o.restart = R_ALWAYS;
@@ -1061,7 +1101,8 @@ static void parse_args(int argc, char **argv) {
   }
   if (o.sync_fd >= 0 && fcntl(o.sync_fd, F_SETFD, FD_CLOEXEC) < 0) o.sync_fd = -1;
   if (o.sync_fd >= 0 && o.sync_fd < 3) o.sync_fd = fcntl(o.sync_fd, F_DUPFD_CLOEXEC, 3); /* stdio becomes /dev/null */
-  if (!o.id || !o.runtime || !o.root || !o.bundle || !o.state_dir || !o.log_path) usage();
+  if (!o.id || !o.runtime || !o.root || !o.state_dir || (!o.bundle && !o.exec_process)) usage();
+  if (o.exec_process) o.restart = R_NO; /* an exec is never restarted */
   if (o.log_max_files < 1) o.log_max_files = 1;
 }
 
@@ -1151,7 +1192,7 @@ int main(int argc, char **argv) {
 
   struct sbuf err = {0};
   if (do_create(&err) < 0 || (o.auto_start && do_start(&err) < 0)) {
-    if (phase == P_CREATED) runtime_simple("delete", "--force", o.id, NULL);
+    if (phase == P_CREATED) delete_container();
     sync_report(err.p, err.len);
     close_fd(&attach_fd);
     unlink(attach_path);

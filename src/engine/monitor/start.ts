@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../util/index.js';
 import { BerthError, withCleanupError } from '../../errors/index.js';
 import { monitorBinary } from './binary.js';
 import { monitorFiles } from './paths.js';
 import { failureError, type MonitorFailure } from './runtime-error.js';
-import type { MonitorHandle, MonitorOptions } from './types.js';
+import type { ExecMonitorOptions, MonitorHandle, MonitorOptions } from './types.js';
 
 /** How long create (and start, with options.start) may take before we give up. */
 const SYNC_TIMEOUT_MS = 60_000;
@@ -34,8 +36,39 @@ function monitorArgs(opts: MonitorOptions): string[] {
  * `<runtime> create` (and `start` with options.start) and reports on fd 3. Resolves once the
  * container exists; rejects with the runtime's message, leaving no monitor, socket or state.
  */
-export async function startMonitor(opts: MonitorOptions): Promise<MonitorHandle> {
-  const action = `create container ${JSON.stringify(opts.id)}`;
+export function startMonitor(opts: MonitorOptions): Promise<MonitorHandle> {
+  return launch(`create container ${JSON.stringify(opts.id)}`, opts, monitorArgs(opts), opts.monitorPath);
+}
+
+/**
+ * Launch a monitor for an exec session into a running container. Without options.start the
+ * process runs on a START request (attach first, then `MonitorAttach.start()`).
+ */
+export function startExec(opts: ExecMonitorOptions): Promise<MonitorHandle> {
+  const args = [
+    '--id', opts.id,
+    '--runtime', opts.runtimePath,
+    '--root', opts.runtimeRoot,
+    '--state-dir', opts.stateDir,
+    '--exec', join(opts.stateDir, 'process.json'),
+    '--sync-fd', '3',
+  ];
+  if (opts.logPath) args.push('--log-path', opts.logPath);
+  if (opts.terminal) args.push('--terminal');
+  if (opts.stdin) args.push('--stdin');
+  if (opts.start) args.push('--start');
+  return launch(`exec in container ${JSON.stringify(opts.id)}`, opts, args, opts.monitorPath, () =>
+    writeFileAtomic(join(opts.stateDir, 'process.json'), JSON.stringify(opts.process), 0o600),
+  );
+}
+
+async function launch(
+  action: string,
+  opts: { stateDir: string },
+  args: string[],
+  monitorPath: string | undefined,
+  prepare?: () => void,
+): Promise<MonitorHandle> {
   let createdDir = false;
   try {
     statSync(opts.stateDir);
@@ -46,10 +79,13 @@ export async function startMonitor(opts: MonitorOptions): Promise<MonitorHandle>
   const files = monitorFiles(opts.stateDir);
   const cleanup = () => {
     if (createdDir) rmSync(opts.stateDir, { recursive: true, force: true });
-    else for (const f of [files.runtimeLog, files.containerPid, files.exit]) rmSync(f, { force: true });
+    else
+      for (const f of [files.runtimeLog, files.containerPid, files.exit, join(opts.stateDir, 'process.json')])
+        rmSync(f, { force: true });
   };
   try {
-    const report = await runMonitor(opts);
+    prepare?.();
+    const report = await runMonitor(monitorPath ?? monitorBinary(), args, opts.stateDir);
     if (report.ok) {
       return { monitorPid: report.monitorPid, containerPid: report.containerPid, started: report.started };
     }
@@ -67,12 +103,11 @@ export async function startMonitor(opts: MonitorOptions): Promise<MonitorHandle>
 
 type Report = ({ ok: true; monitorPid: number; containerPid: number; started: boolean }) | ({ ok?: false } & MonitorFailure);
 
-function runMonitor(opts: MonitorOptions): Promise<Report> {
-  const bin = opts.monitorPath ?? monitorBinary();
+function runMonitor(bin: string, args: string[], stateDir: string): Promise<Report> {
   return new Promise((resolve, reject) => {
     // fd 3 is a socketpair: the daemonized monitor keeps it until it has reported, so EOF
     // on it means "report complete" whatever happened to the intermediate processes.
-    const child = spawn(bin, monitorArgs(opts), { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], detached: true });
     const sync = child.stdio[3] as NodeJS.ReadableStream;
     let text = '';
     let stderr = '';
@@ -82,7 +117,7 @@ function runMonitor(opts: MonitorOptions): Promise<Report> {
     let failed: Error | undefined;
     const timer = setTimeout(() => {
       failed = new BerthError('DEADLINE_EXCEEDED', `monitor did not report within ${SYNC_TIMEOUT_MS / 1000} s`);
-      killMonitor(opts.stateDir);
+      killMonitor(stateDir);
       (sync as unknown as { destroy(): void }).destroy();
       finish();
     }, SYNC_TIMEOUT_MS);

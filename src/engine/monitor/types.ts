@@ -47,8 +47,32 @@ export interface MonitorOptions {
   monitorPath?: string;
 }
 
+/**
+ * An exec session under a monitor: `<runtime> exec --detach --process` into a running
+ * container, with the same stdio, attach socket and exit file (its own state dir).
+ */
+export interface ExecMonitorOptions {
+  /** The container's id. */
+  id: string;
+  /** The OCI runtime-spec `process` object to run (args, env, cwd, user, terminal...). */
+  process: object;
+  runtimePath: string;
+  runtimeRoot: string;
+  /** A state dir of this exec alone (not the container's). */
+  stateDir: string;
+  /** Must match process.terminal. */
+  terminal: boolean;
+  stdin: boolean;
+  /** Optional json-file log of the exec's output (docker keeps none). */
+  logPath?: string;
+  /** Run the process at once (default: on a START request, after attaching). */
+  start?: boolean;
+  monitorPath?: string;
+}
+
 export interface MonitorHandle {
   monitorPid: number;
+  /** The container's init (or the exec'd process); 0 for an exec not started yet. */
   containerPid: number;
   /** True when the monitor already ran `start` (options.start). */
   started: boolean;

@@ -15,6 +15,7 @@ import {
   followLogs,
   killMonitor,
   readExit,
+  startExec,
   startMonitor,
   waitExit,
   type AttachChunk,
@@ -253,6 +254,38 @@ describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
     assert.match(st.error ?? '', /signal to the monitor/);
     await waitGone(h.monitorPid);
     assert.ok(!isAlive(h.containerPid));
+  });
+
+  it('runs exec sessions into a running container: pipes with stdin, and a pty', async () => {
+    const o = setup('exec', ['sleep', '600'], { start: true });
+    const h = await startMonitor(o);
+    const proc = (args: string[], terminal: boolean) => ({ terminal, args, env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0 } });
+    const base = { id: o.id, runtimePath: runtime.path, runtimeRoot };
+
+    const e1 = { ...base, stateDir: join(scope.dir, 'exec', 'e1'), terminal: false, stdin: true,
+      process: proc(['sh', '-c', 'read x; echo "x=$x"; echo oops >&2; exit 5'], false) };
+    const m1 = await startExec(e1);
+    assert.equal(m1.containerPid, 0, 'nothing runs before START');
+    const a1 = await attach(e1.stateDir, o.id);
+    const out: string[] = [];
+    a1.on('data', (c: AttachChunk) => out.push(`${c.stream}:${c.data}`));
+    const pid = await a1.start();
+    assert.equal(parentOf(pid), m1.monitorPid);
+    a1.end('hi\n');
+    assert.equal((await a1.exit)?.exitCode, 5);
+    assert.deepEqual(out.sort(), ['stderr:oops\n', 'stdout:x=hi\n']);
+    await waitGone(m1.monitorPid);
+
+    const e2 = { ...base, stateDir: join(scope.dir, 'exec', 'e2'), terminal: true, stdin: false, start: true,
+      logPath: join(scope.dir, 'exec', 'e2.log'), process: proc(['tty'], true) };
+    await startExec(e2);
+    assert.equal((await waitExit(e2.stateDir)).exitCode, 0);
+    assert.match((await readAll(e2.logPath)).map((e) => e.line).join('|'), /^\/dev\/pts\/\d+\r$/);
+
+    // the container was never touched by the sessions
+    assert.ok(isAlive(h.containerPid));
+    execFileSync(runtime.path, ['--root', runtimeRoot, 'kill', o.id, 'KILL']);
+    assert.equal((await waitExit(o.stateDir)).exitCode, 137);
   });
 
   it('rejects a create failure with the runtime message and leaves nothing', async () => {
