@@ -1,0 +1,113 @@
+/**
+ * linux.seccomp through the runtime: containers run by bin/berth-runtime (and by runc, side by
+ * side, when it is installed) under docker's default profile and a small deny profile. What the
+ * container sees is compared with what runc gives for the same bundle.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { dockerDefaultProfile } from '../../../src/runtime/seccomp/index.js';
+import type { Seccomp } from '../../../src/spec/runtime.js';
+import { Bundle, describe as describeRun, leakCheckFile, RuntimeCli, runtimeBinary, Scope } from '../../harness/index.js';
+
+const DOCKER_CAPS = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+];
+
+const root = process.getuid?.() === 0;
+const runc = spawnSync('runc', ['--version']).status === 0;
+const scope = new Scope('seccomp-runtime');
+leakCheckFile(scope);
+
+const SCRIPT = [
+  'grep -E "^(Seccomp|Seccomp_filters|NoNewPrivs):" /proc/self/status',
+  'unshare -U true 2>/dev/null && echo unshare-user=ok || echo unshare-user=denied',
+  'unshare -m true 2>/dev/null && echo unshare-mount=ok || echo unshare-mount=denied',
+  'mkdir /dev/shm/d 2>&1 && echo mkdir=ok',
+  'echo done',
+].join('; ');
+
+function bundle(seccomp: Seccomp, nnp: boolean): Bundle {
+  return Bundle.create(scope, { args: ['sh', '-c', SCRIPT] }).update((s) => {
+    s.process!.capabilities = { bounding: [...DOCKER_CAPS], effective: [...DOCKER_CAPS], permitted: [...DOCKER_CAPS] };
+    s.process!.noNewPrivileges = nnp;
+    s.linux!.seccomp = seccomp;
+  });
+}
+
+async function runIn(binary: string, b: Bundle): Promise<string> {
+  const rt = new RuntimeCli(scope, binary);
+  const r = await rt.run(['run', '--bundle', b.dir, scope.uid()]);
+  assert.equal(r.code, 0, describeRun(r));
+  return r.stdout;
+}
+
+const runtimes = [runtimeBinary(), ...(runc ? ['runc'] : [])];
+
+describe('seccomp through the runtime', { skip: root ? false : 'needs root (namespaces, mounts)' }, () => {
+  for (const nnp of [false, true]) {
+    it(`docker's default profile, noNewPrivileges=${nnp}: filter on, user and mount namespaces denied`, async () => {
+      const b = bundle(dockerDefaultProfile({ capabilities: DOCKER_CAPS }), nnp);
+      for (const bin of runtimes) {
+        const out = await runIn(bin, b);
+        assert.match(out, /^Seccomp:\s+2$/m, `${bin}: ${out}`);
+        assert.match(out, /^Seccomp_filters:\s+1$/m, `${bin}: ${out}`);
+        assert.match(out, new RegExp(`^NoNewPrivs:\\s+${nnp ? 1 : 0}$`, 'm'), `${bin}: ${out}`);
+        assert.match(out, /^unshare-user=denied$/m, `${bin}: ${out}`);
+        assert.match(out, /^unshare-mount=denied$/m, `${bin}: ${out}`);
+        assert.match(out, /^mkdir=ok$/m, `${bin}: ${out}`);
+        assert.match(out, /^done$/m, `${bin}: ${out}`);
+      }
+    });
+  }
+
+  it('a deny profile: mkdir answers EPERM, everything else runs', async () => {
+    const s: Seccomp = {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+      syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }],
+    };
+    const b = bundle(s, true);
+    const outs: string[] = [];
+    for (const bin of runtimes) {
+      const out = await runIn(bin, b);
+      assert.match(out, /mkdir: can't create directory '\/dev\/shm\/d': Operation not permitted/, `${bin}: ${out}`);
+      assert.doesNotMatch(out, /mkdir=ok/);
+      assert.match(out, /^done$/m, `${bin}: ${out}`);
+      outs.push(out);
+    }
+    if (outs.length === 2) assert.equal(outs[0], outs[1], 'berth-runtime and runc differ');
+  });
+
+  it('exec gets the container filter too', async () => {
+    const b = Bundle.create(scope, { args: ['sleep', '60'] }).update((s) => {
+      s.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 18 }] };
+    });
+    const rt = new RuntimeCli(scope);
+    const id = scope.uid();
+    try {
+      // The init holds its stdio until it execs: give it none, so create returns at once.
+      const c = spawnSync(rt.binary, ['--root', rt.root, 'create', '--bundle', b.dir, id], { stdio: 'ignore', timeout: 30_000 });
+      assert.equal(c.status, 0, `create: ${c.status} ${c.signal}`);
+      await rt.ok(['start', id]);
+      const r = await rt.run(['exec', id, 'sh', '-c', 'grep ^Seccomp: /proc/self/status; mkdir /dev/shm/e']);
+      assert.match(r.stdout, /^Seccomp:\s+2$/m, describeRun(r));
+      assert.match(r.stderr + r.stdout, /Invalid cross-device link/, describeRun(r));
+    } finally {
+      await rt.run(['delete', '--force', id]);
+    }
+  });
+
+  it('refuses a bad profile at create, naming the field, and leaves nothing behind', async () => {
+    // Shape and names are checked by validateSpec; the flag values only by the compiler.
+    const b = bundle({ defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_BOGUS'] }, true);
+    const rt = new RuntimeCli(scope);
+    const id = scope.uid();
+    const r = await rt.run(['run', '--bundle', b.dir, id]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /linux\.seccomp: compile seccomp profile: flags: unknown flag "SECCOMP_FILTER_FLAG_BOGUS"/, describeRun(r));
+    const list = await rt.run(['list', '--format', 'json']);
+    assert.ok(!list.stdout.includes(id), list.stdout);
+  });
+});
