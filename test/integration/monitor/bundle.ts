@@ -21,7 +21,7 @@ export function testRuntime(): { name: string; path: string } {
   return { name: runtimeName(), path };
 }
 
-const APPLETS = ['sh', 'echo', 'sleep', 'cat', 'stty', 'tty', 'seq', 'true', 'false', 'head', 'tr'];
+const APPLETS = ['sh', 'echo', 'sleep', 'cat', 'stty', 'tty', 'seq', 'true', 'false', 'head', 'tr', 'printf'];
 
 /** A read-only busybox rootfs (Debian's static busybox), shared by the bundles of a test file. */
 export function makeRootfs(dir: string): string {

@@ -117,6 +117,22 @@ describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
     execFileSync(runtime.path, ['--root', runtimeRoot, 'delete', o.id]);
   });
 
+  it('escapes output per JSON and splits lines longer than 16 KiB', async () => {
+    const script = `printf 'a\\tb"c\\\\d\\001\\377\\303\\251\\n'; head -c 40000 /dev/zero | tr '\\000' x; echo; printf tail`;
+    const o = setup('escape', ['sh', '-c', script], { start: true });
+    await startMonitor(o);
+    assert.equal((await waitExit(o.stateDir)).exitCode, 0);
+    const logs = await readAll(o.logPath);
+    // invalid UTF-8 (\377) becomes U+FFFD, a valid sequence (é) stays
+    assert.equal(logs[0].line, 'a\tb"c\\d\u0001\ufffd\u00e9');
+    assert.deepEqual(
+      logs.slice(1).map((e) => [e.line.length, e.partial]),
+      [[16384, true], [16384, true], [40000 - 2 * 16384, false], [4, true]],
+    );
+    assert.equal(logs.at(-1)?.line, 'tail');
+    assert.ok(readFileSync(o.logPath, 'utf8').includes('\\u0001'), 'control characters as \\u escapes');
+  });
+
   it('relays stdin from an attach client through a pipe', async () => {
     const o = setup('stdin', ['sh', '-c', 'while read l; do echo "got $l"; done; echo done'], { stdin: true });
     await startMonitor(o);
