@@ -494,7 +494,7 @@ static void run_runtime(const char *const *args, int in, int out, int err, int c
       if (src == i) fcntl(i, F_SETFD, 0);
       else dup2(src, i);
     }
-    execv(o.runtime, (char *const *)argv);
+    execvp(o.runtime, (char *const *)argv); /* a bare name is looked up in PATH */
     dprintf(2, "exec %s: %s\n", o.runtime, strerror(errno));
     _exit(127);
   }
@@ -1149,6 +1149,7 @@ int main(int argc, char **argv) {
    * may wait for EOF on them) and never the container's */
   if (o.sync_fd > 3) close_range(3, (unsigned)o.sync_fd - 1, 0);
   close_range(o.sync_fd >= 3 ? (unsigned)o.sync_fd + 1 : 3, ~0U, 0);
+  /* paths are used as given after this: relative ones are the caller's mistake (TS resolves) */
   if (chdir("/") < 0) { /* unreachable */ }
   umask(022);
   signal(SIGPIPE, SIG_IGN);

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../util/index.js';
 import { BerthError, withCleanupError } from '../../errors/index.js';
 import { monitorBinary } from './binary.js';
@@ -36,7 +36,16 @@ function monitorArgs(opts: MonitorOptions): string[] {
  * `<runtime> create` (and `start` with options.start) and reports on fd 3. Resolves once the
  * container exists; rejects with the runtime's message, leaving no monitor, socket or state.
  */
-export function startMonitor(opts: MonitorOptions): Promise<MonitorHandle> {
+export function startMonitor(options: MonitorOptions): Promise<MonitorHandle> {
+  // the monitor runs in / : every path it gets must be absolute
+  const opts = {
+    ...options,
+    bundle: resolve(options.bundle),
+    stateDir: resolve(options.stateDir),
+    logPath: resolve(options.logPath),
+    runtimeRoot: resolve(options.runtimeRoot),
+    runtimePath: absRuntime(options.runtimePath),
+  };
   return launch(`create container ${JSON.stringify(opts.id)}`, opts, monitorArgs(opts), opts.monitorPath);
 }
 
@@ -44,7 +53,14 @@ export function startMonitor(opts: MonitorOptions): Promise<MonitorHandle> {
  * Launch a monitor for an exec session into a running container. Without options.start the
  * process runs on a START request (attach first, then `MonitorAttach.start()`).
  */
-export function startExec(opts: ExecMonitorOptions): Promise<MonitorHandle> {
+export function startExec(options: ExecMonitorOptions): Promise<MonitorHandle> {
+  const opts = {
+    ...options,
+    stateDir: resolve(options.stateDir),
+    logPath: options.logPath && resolve(options.logPath),
+    runtimeRoot: resolve(options.runtimeRoot),
+    runtimePath: absRuntime(options.runtimePath),
+  };
   const args = [
     '--id', opts.id,
     '--runtime', opts.runtimePath,
@@ -60,6 +76,11 @@ export function startExec(opts: ExecMonitorOptions): Promise<MonitorHandle> {
   return launch(`exec in container ${JSON.stringify(opts.id)}`, opts, args, opts.monitorPath, () =>
     writeFileAtomic(join(opts.stateDir, 'process.json'), JSON.stringify(opts.process), 0o600),
   );
+}
+
+/** A runtime given by path is made absolute; a bare name is left to the monitor's PATH lookup. */
+function absRuntime(p: string): string {
+  return p.includes('/') ? resolve(p) : p;
 }
 
 async function launch(
