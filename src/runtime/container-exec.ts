@@ -3,7 +3,6 @@ import { writeFileAtomic } from '../util/fs.js';
 import { resolve } from 'node:path';
 import { deriveStatus } from './container-state.js';
 import { execProcess } from './exec.js';
-import { seccompPlanInput } from './seccomp/index.js';
 import { cgroupOf, type RuntimeContext } from './context.js';
 import type { Process } from '../spec/runtime.js';
 
@@ -36,8 +35,6 @@ export async function execInContainer(rt: RuntimeContext, opts: ContainerExecOpt
     consoleSocket: opts.consoleSocket,
     preserveFds: opts.preserveFds,
     detach: !!opts.detach,
-    // The container's filter applies to every process in it (runc does the same for exec).
-    ...seccompPlanInput(spec.linux?.seccomp),
   });
   if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(started.pid));
   if (opts.detach || !started.wait) return 0;

@@ -8,7 +8,6 @@ import { writeFileAtomic } from '../util/fs.js';
 import { launchContainer, type Launched } from './launch.js';
 import { ociState, processStartTime, type ContainerRecord } from './container-state.js';
 import { runHooks } from './hooks.js';
-import { seccompPlanInput, type SeccompPlanInput } from './seccomp/index.js';
 import type { RuntimeContext } from './context.js';
 import type { DeviceCgroup, Spec } from '../spec/runtime.js';
 
@@ -56,13 +55,6 @@ export async function createContainer(rt: RuntimeContext, opts: CreateOptions): 
   } catch (err) {
     throw BerthError.wrap(err, `bundle ${JSON.stringify(bundle)}: root.path`, 'INVALID_ARGUMENT');
   }
-  // Compiled before anything is made: a bad profile is the bundle's fault.
-  let seccomp: SeccompPlanInput;
-  try {
-    seccomp = seccompPlanInput(spec.linux?.seccomp);
-  } catch (err) {
-    throw BerthError.wrap(err, `bundle ${JSON.stringify(bundle)}: linux.seccomp`);
-  }
 
   const dir = rt.root.claim(opts.id);
   const cgroupPath = resolveCgroupsPath(spec.linux?.cgroupsPath, opts.id);
@@ -96,7 +88,6 @@ export async function createContainer(rt: RuntimeContext, opts: CreateOptions): 
       preserveFds: opts.preserveFds,
       noPivot: opts.noPivot,
       foreground: opts.foreground,
-      ...seccomp,
       onCreateRuntime: async (pid) => {
         // prestart is deprecated but still runs, before createRuntime (runtime-spec config.md).
         await runHooks(spec.hooks, 'prestart', stateFor(pid));
