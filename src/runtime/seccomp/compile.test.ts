@@ -259,3 +259,16 @@ describe('compileSeccomp: architectures and syscall numbers', () => {
     rejects({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: rules }, /more than the kernel's limit of 4096/);
   });
 });
+
+describe('seccompFeatures', () => {
+  it('lists what the compiler takes and the flags of the kernel', async () => {
+    const { seccompFeatures } = await import('./features.js');
+    const f = seccompFeatures('5.10.0-28-amd64');
+    assert.equal(f.enabled, true);
+    assert.ok(f.actions.includes('SCMP_ACT_NOTIFY') && f.actions.includes('SCMP_ACT_KILL_PROCESS'));
+    assert.equal(f.operators.length, 7);
+    assert.deepEqual(f.archs, ['SCMP_ARCH_X86', 'SCMP_ARCH_X86_64', 'SCMP_ARCH_X32', 'SCMP_ARCH_AARCH64']);
+    assert.deepEqual(f.supportedFlags, ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW']);
+    assert.equal(seccompFeatures('6.1.0').supportedFlags.length, 4);
+  });
+});

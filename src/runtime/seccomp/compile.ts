@@ -39,7 +39,7 @@ const OFF_ARCH = 4;
 const argLo = (i: number) => 16 + 8 * i;
 const argHi = (i: number) => 16 + 8 * i + 4;
 
-const OPS = ['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ'] as const;
+export const OPS = ['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ'] as const;
 type Op = (typeof OPS)[number];
 
 interface Cond {

@@ -6,4 +6,4 @@ export { compileSeccomp, type CompiledSeccomp, type CompileOptions } from './com
 export { type HostArch } from './arch.js';
 export { dockerDefaultProfile, DOCKER_DEFAULT_PROFILE } from './docker-default.js';
 export { parseDockerProfile, resolveDockerProfile, type DockerProfile, type DockerSyscallRule, type ResolveOptions } from './docker-profile.js';
-export { seccompPlanInput, type SeccompPlanInput } from './plan-input.js';
+export { seccompFeatures, type SeccompFeatures } from './features.js';
