@@ -261,6 +261,7 @@ static long long started_ms;
 static int container_status = -1; /* wait status of the init */
 static char started_at[64];
 static int have_started;
+static int started_this_run; /* the current create was started: only then may it restart */
 static char oom_file[PATH_MAX];
 static long long oom_base = -1;
 
@@ -725,6 +726,7 @@ static int launch(struct sbuf *err) {
   find_oom_file(container_pid);
   oom_base = read_oom_count();
   container_status = -1;
+  started_this_run = 0;
   phase = P_CREATED;
   return 0;
 }
@@ -757,6 +759,7 @@ static int do_start(struct sbuf *err) {
   clock_gettime(CLOCK_REALTIME, &ts);
   rfc3339nano(started_at, sizeof started_at, &ts);
   have_started = 1;
+  started_this_run = 1;
   started_ms = now_ms();
   phase = P_RUNNING;
   start_deadline = -1;
@@ -820,7 +823,7 @@ static void finalize(const char *error) {
  * always and unless-stopped restart on any exit (they differ only when a daemon restarts,
  * which is the engine's business). A stop (NO_RESTART frame or a signal) ends it. */
 static int wants_restart(void) {
-  if (no_restart) return 0;
+  if (no_restart || !started_this_run) return 0;
   int code = exit_code_of(container_status);
   switch (o.restart) {
   case R_NO: return 0;

@@ -319,11 +319,13 @@ describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
   });
 
   it('kills a container whose start never comes (start timeout)', async () => {
-    const o = setup('timeout', ['true'], { startTimeout: 1 });
+    // a container that never ran is not restarted, whatever the policy
+    const o = setup('timeout', ['true'], { startTimeout: 1, restart: 'on-failure' });
     const h = await startMonitor(o);
     const st = await waitExit(o.stateDir);
     assert.equal(st.exitCode, 137);
     assert.equal(st.startedAt, null);
+    assert.equal(st.restartCount, 0);
     assert.match(st.error ?? '', /start timeout/);
     await waitGone(h.monitorPid);
     assert.equal(readExit(o.stateDir)?.exitCode, 137);
