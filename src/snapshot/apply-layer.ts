@@ -227,7 +227,8 @@ class Applier implements TarSink {
     }
     if (opaque) this.#fs.lsetxattr(path, 'trusted.overlay.opaque', Buffer.from('y'));
     if (existed || h.uid !== 0 || h.gid !== 0 || parentSetgid) lchownSync(path, h.uid, h.gid);
-    if (existed || h.mode & 0o7000 || h.mode & UMASK) chmodSync(path, h.mode);
+    // A new dir in a setgid dir inherits the setgid bit (mkdir(2)), so it is chmod-ed too.
+    if (existed || parentSetgid || h.mode & 0o7000 || h.mode & UMASK) chmodSync(path, h.mode);
     if (h.xattrs) this.#xattrs(path, h);
     this.#dirs.known(rel, h.mode);
     this.#dirTimes.set(rel, h.mtime);

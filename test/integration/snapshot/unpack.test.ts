@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { before, describe, it } from 'node:test';
 import { isBerthError } from '../../../src/errors/index.js';
@@ -37,6 +37,13 @@ const LAYER1: LayerEntry[] = [
   { name: 'tmp/', mode: 0o1777 },
   { name: 'srv/', mode: 0o2775, gid: 50 },
   { name: 'srv/data', gid: 50, content: 'data' },
+  { name: 'srv/root-owned', content: 'gid 0 in a setgid dir' },
+  { name: 'srv/sub/', mode: 0o755 },
+  { name: `deep/${'long-directory-name/'.repeat(8)}`, mode: 0o755 },
+  { name: `deep/${'long-directory-name/'.repeat(8)}file-with-a-long-name`, content: 'long' },
+  { name: 'deep/long-link', type: 'symlink', linkname: `${'../target/'.repeat(12)}end` },
+  { name: 'café/', mode: 0o755 },
+  { name: 'café/naïve €', content: 'utf-8' },
   { name: 'lib/', mode: 0o755 },
   { name: 'lib/libx.so.1', mode: 0o755, content: Buffer.alloc(300_000, 7) },
   { name: 'lib/libx.so', type: 'symlink', linkname: 'libx.so.1' },
@@ -58,6 +65,9 @@ const LAYER1: LayerEntry[] = [
   { name: 'empty', content: '' },
   { name: 'srv2/', mode: 0o755 },
   { name: 'srv2/a', content: 'a' },
+  { name: 'swap1/', mode: 0o755 },
+  { name: 'swap1/in', content: 'in' },
+  { name: 'swap2', content: 'file first' },
 ];
 const LAYER2: LayerEntry[] = [
   { name: '.wh.rm-me' },
@@ -86,6 +96,9 @@ const LAYER3: LayerEntry[] = [
   { name: '.wh.srv2' },
   { name: 'srv2/', mode: 0o755 },
   { name: 'srv2/b', content: 'b' },
+  { name: 'swap1', content: 'a file now' },
+  { name: 'swap2/', mode: 0o700 },
+  { name: 'swap2/in', content: 'a dir now' },
 ];
 
 let layers: Buffer[];
@@ -133,6 +146,8 @@ describe('applyLayer and unpackLayer against umoci', () => {
         assert.deepEqual([...got.keys()].filter((p) => p.startsWith('srv2/')), ['srv2/b']);
         assert.equal(got.get('dev/null')?.content, '1:3');
         assert.equal(got.has('gone/x'), false);
+        assert.equal(lstatSync(`${target}/etc`).mtimeMs, T1.getTime(), 'an explicit dir keeps its mtime');
+        assert.equal(lstatSync(`${target}/srv/sub`).mode & 0o7777, 0o755, 'no setgid inherited from srv/');
         assert.equal(got.has('opq/old'), false);
       } finally {
         await unmountAll(target);
@@ -191,6 +206,22 @@ describe('hostile layers fail and write nothing outside the snapshot', () => {
       /symlink/,
     );
     assert.equal(existsSync(escaped), false);
+  });
+
+  it('native links to a file of a lower layer; overlay, unpacking alone, refuses', async () => {
+    for (const sn of [new NativeSnapshotter(scope.mkdtemp('lowlink')), new OverlaySnapshotter(scope.mkdtemp('lowlink'))]) {
+      await unpackLayer(sn, { chainId: 'l1', tar: Readable.from([await layerTar([{ name: 'a', content: 'shared' }])]) });
+      const l2 = unpackLayer(sn, { chainId: 'l2', parentChainId: 'l1', tar: Readable.from([await layerTar([{ name: 'b', type: 'link', linkname: 'a' }])]) });
+      if (sn.name === 'overlay') {
+        await assert.rejects(l2, /hardlink target "a" not found in this layer/);
+        continue;
+      }
+      await l2;
+      await sn.view('v', 'l2');
+      const [m] = await sn.mounts('v');
+      assert.equal(lstatSync(`${m.source}/b`).ino, lstatSync(`${m.source}/a`).ino);
+      assert.equal(lstatSync(`${m.source}/a`).nlink, 2);
+    }
   });
 
   it('device nodes are refused when not allowed', async () => {
