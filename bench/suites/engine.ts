@@ -1,0 +1,131 @@
+/**
+ * engine: `run --rm IMAGE true` of a one-layer busybox image already in each engine's store
+ * (pulled untimed first), without a network (podman `--network=none`; ctr's default is an
+ * empty network namespace; berth `--network none` once it has networks).
+ *  - berth: `berth run --rm` (reports "not implemented yet" until the CLI has `run`);
+ *  - podman: `podman run --rm --network=none` with runc and cgroupfs;
+ *  - ctr: `ctr run --rm` against a private containerd (shim + runc);
+ *  - docker: only if Debian's docker.io is installed (it is not part of setup).
+ */
+import { existsSync } from 'node:fs';
+import { RUN_TAG, tempDir } from '../lib/cleanup.js';
+import type { Context, Suite } from '../lib/context.js';
+import { failureLine, run, type CmdResult } from '../lib/proc.js';
+import { failedRow, newCase, okRow, skippedRow, type Case } from '../lib/result.js';
+import { berthCommand } from '../peers/berth.js';
+import { startContainerd } from '../peers/containerd.js';
+import { busyboxImage } from '../peers/image.js';
+import { podmanConfig } from '../peers/podman.js';
+import { sharedRegistry } from './pull.js';
+
+interface Leg {
+  name: string;
+  note?: string;
+  /** Untimed: get the image into the store. Throws with one line on failure. */
+  setup(): Promise<void>;
+  once(i: number): Promise<CmdResult>;
+  samples: number[];
+  failed?: string;
+  skipped?: string;
+}
+
+async function must(p: Promise<CmdResult>, what: string): Promise<void> {
+  const r = await p;
+  if (r.code !== 0) throw new Error(`${what}: ${failureLine(r)}`);
+}
+
+export const engineSuite: Suite = {
+  name: 'engine',
+  describe: '`run --rm IMAGE true` of a busybox image: berth vs podman vs ctr (vs docker if installed)',
+  async run(ctx: Context): Promise<Case[]> {
+    const { opts } = ctx;
+    const image = await ctx.shared('image:busybox', () => busyboxImage(opts.cache, ctx.log));
+    const registry = await sharedRegistry(ctx);
+    const ref = await ctx.shared('push:busybox', () => registry.push(image, 'bench/busybox'));
+
+    const berth = berthCommand(opts.repo);
+    const berthDir = tempDir('engine-berth').path;
+    const podman = podmanConfig(registry.host);
+    const podmanFlags = podman.storeFlags(tempDir('engine-podman').path);
+    const cgroupParent = `/${RUN_TAG}-podman`;
+    let containerd: Awaited<ReturnType<typeof startContainerd>> | undefined;
+
+    const legs: Leg[] = [
+      {
+        name: 'berth',
+        samples: [],
+        async setup() {
+          const cmds = await berth.commands();
+          if (!cmds.has('run')) throw Object.assign(new Error('not implemented yet (the berth CLI has no `run`)'), { skip: true });
+          await must(run(berth.argv(berthDir, ['pull', ref]), { timeoutMs: 120_000 }), 'berth pull');
+        },
+        once: () => run(berth.argv(berthDir, ['run', '--rm', ref, 'true']), { timeoutMs: 60_000 }),
+      },
+      {
+        name: 'podman',
+        note: 'runc, cgroupfs, --network=none',
+        samples: [],
+        async setup() {
+          await must(run(['podman', ...podmanFlags, 'pull', '--quiet', ref], { env: podman.env, timeoutMs: 120_000 }), 'podman pull');
+        },
+        once: () =>
+          run(['podman', ...podmanFlags, 'run', '--rm', '--network=none', `--cgroup-parent=${cgroupParent}`, ref, 'true'], {
+            env: podman.env,
+            timeoutMs: 60_000,
+          }),
+      },
+      {
+        name: 'ctr',
+        note: 'containerd 1.6 + runc v2 shim, no network',
+        samples: [],
+        async setup() {
+          containerd = await startContainerd('engine');
+          await must(run(containerd.ctr(['images', 'pull', '--plain-http', ref]), { timeoutMs: 120_000 }), 'ctr pull');
+        },
+        once: (i) => run(containerd!.ctr(['run', '--rm', ref, `${RUN_TAG}-${i}`, 'true']), { timeoutMs: 60_000 }),
+      },
+    ];
+    const docker: Leg = {
+      name: 'docker',
+      samples: [],
+      skipped: existsSync('/usr/bin/dockerd') ? 'docker leg not written yet (dockerd needs the iptables care of PEERS.md)' : 'docker.io not installed',
+      setup: async () => {},
+      once: async () => ({ code: 1, signal: null, stdout: '', stderr: 'skipped', ms: 0 }),
+    };
+
+    for (const leg of legs) {
+      try {
+        await leg.setup();
+      } catch (err) {
+        if ((err as { skip?: boolean }).skip) leg.skipped = (err as Error).message;
+        else leg.failed = `set-up: ${(err as Error).message.split('\n')[0]}`;
+        ctx.log(`engine: ${leg.name}: ${leg.skipped ?? leg.failed}`);
+      }
+    }
+    const live = legs.filter((l) => !l.failed && !l.skipped);
+    const warmup = 2;
+    for (let i = -warmup; i < opts.engineIterations; i++) {
+      const k = ((i % live.length) + live.length) % live.length;
+      for (const leg of [...live.slice(k), ...live.slice(0, k)]) {
+        if (leg.failed) continue;
+        const r = await leg.once(i + warmup);
+        if (r.code !== 0) {
+          leg.failed = failureLine(r);
+          ctx.log(`engine: ${leg.name}: failed: ${leg.failed}`);
+        } else if (i >= 0) leg.samples.push(r.ms);
+      }
+    }
+    if (containerd) await containerd.stop();
+
+    const c = newCase('engine', 'run --rm IMAGE true', 'per container, image already in the store', 'berth');
+    for (const leg of [...legs, docker]) {
+      if (leg.skipped) c.rows.push(skippedRow(leg.name, leg.skipped));
+      else if (leg.failed && leg.samples.length === 0) c.rows.push(failedRow(leg.name, leg.failed));
+      else {
+        const note = [leg.note, leg.failed && `then failed: ${leg.failed}`].filter(Boolean).join('; ');
+        c.rows.push(okRow(leg.name, leg.samples, note ? { note } : {}));
+      }
+    }
+    return [c];
+  },
+};

@@ -1,0 +1,166 @@
+/**
+ * pull: a ~300 MB, 6-layer image from a private docker-registry on 127.0.0.1, into an empty
+ * store every iteration (a fresh temp root; for containerd a fresh daemon, started before and
+ * stopped after the timed command). Implementations are interleaved per iteration, and
+ * `sync` runs between iterations so one pull's writeback does not land in the next one's time.
+ *  - berth: `berth --root R pull REF` (fetch + unpack into snapshots);
+ *  - podman: `podman pull` (fetch + unpack into overlay storage);
+ *  - ctr: `ctr images pull --plain-http` (fetch + unpack into the overlayfs snapshotter);
+ *  - skopeo: `skopeo copy` to an OCI layout: fetch only, no unpack (the floor for the wire).
+ */
+import { join } from 'node:path';
+import { RUN_TAG, tempDir } from '../lib/cleanup.js';
+import type { Context, Suite } from '../lib/context.js';
+import { failureLine, run, type CmdResult } from '../lib/proc.js';
+import { failedRow, newCase, okRow, skippedRow, type Case, type Row } from '../lib/result.js';
+import { fmtMs } from '../lib/table.js';
+import { startContainerd } from '../peers/containerd.js';
+import { bigImage, type BuiltImage } from '../peers/image.js';
+import { podmanConfig } from '../peers/podman.js';
+import { startRegistry, type Registry } from '../peers/registry.js';
+import { berthCommand } from '../peers/berth.js';
+
+export function sharedRegistry(ctx: Context): Promise<Registry> {
+  return ctx.shared('registry', () => startRegistry(ctx.log));
+}
+
+interface Impl {
+  name: string;
+  note?: string;
+  /** Runs one timed pull into a fresh store; set-up and tear-down are not timed. */
+  once(iter: number): Promise<CmdResult>;
+  samples: number[];
+  failed?: string;
+}
+
+export const pullSuite: Suite = {
+  name: 'pull',
+  describe: 'pull of a ~300 MB 6-layer image from a local registry: berth vs podman vs ctr vs skopeo',
+  async run(ctx: Context): Promise<Case[]> {
+    const { opts } = ctx;
+    const image: BuiltImage = await ctx.shared('image:big', () => bigImage(opts.cache, ctx.log));
+    const registry = await sharedRegistry(ctx);
+    const ref = await ctx.shared('push:big', () => registry.push(image, 'bench/big'));
+    ctx.log(`pull: ${ref}: ${image.layers} layers, ${(image.uncompressedBytes / 2 ** 20).toFixed(0)} MB uncompressed, ${(image.compressedBytes / 2 ** 20).toFixed(0)} MB gzip`);
+
+    const podman = podmanConfig(registry.host);
+    const berth = berthCommand(opts.repo);
+    const timeoutMs = 600_000;
+
+    const impls: Impl[] = [
+      {
+        name: 'berth',
+        samples: [],
+        async once(i) {
+          const d = tempDir(`pull-berth-${i}`);
+          try {
+            return await run(berth.argv(d.path, ['pull', ref]), { timeoutMs, env: berth.env });
+          } finally {
+            await d.remove();
+          }
+        },
+      },
+      {
+        name: 'podman',
+        samples: [],
+        async once(i) {
+          const d = tempDir(`pull-podman-${i}`);
+          try {
+            return await run(['podman', ...podman.storeFlags(d.path), 'pull', '--quiet', ref], { timeoutMs, env: podman.env });
+          } finally {
+            await d.remove();
+          }
+        },
+      },
+      {
+        name: 'ctr',
+        note: 'containerd 1.6, overlayfs snapshotter',
+        samples: [],
+        async once(i) {
+          const cd = await startContainerd(`pull-${i}`);
+          try {
+            return await run(cd.ctr(['images', 'pull', '--plain-http', ref]), { timeoutMs });
+          } finally {
+            await cd.stop();
+          }
+        },
+      },
+      {
+        name: 'skopeo copy',
+        note: 'fetch only, no unpack',
+        samples: [],
+        async once(i) {
+          const d = tempDir(`pull-skopeo-${i}`);
+          try {
+            return await run(['skopeo', 'copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${join(d.path, 'layout')}:latest`], {
+              timeoutMs,
+            });
+          } finally {
+            await d.remove();
+          }
+        },
+      },
+    ];
+
+    // Warm the registry (its blob files into the page cache) once, untimed, for everyone.
+    const warm = await impls[3].once(-1);
+    if (warm.code !== 0) throw new Error(`warm-up skopeo copy from ${ref}: ${failureLine(warm)}`);
+    await run(['sync']);
+
+    for (let i = 0; i < opts.pullIterations; i++) {
+      const order = [...impls.slice(i % impls.length), ...impls.slice(0, i % impls.length)];
+      for (const impl of order) {
+        if (impl.failed) continue;
+        const r = await impl.once(i);
+        await run(['sync']);
+        if (r.code !== 0) {
+          impl.failed = failureLine(r);
+          ctx.log(`pull: ${impl.name}: failed: ${impl.failed}`);
+        } else {
+          impl.samples.push(r.ms);
+          ctx.log(`pull: ${impl.name} #${i + 1}: ${fmtMs(r.ms)}`);
+        }
+      }
+    }
+
+    const c = newCase('pull', `${image.layers}-layer image, ${(image.uncompressedBytes / 2 ** 20).toFixed(0)} MB (${(image.compressedBytes / 2 ** 20).toFixed(0)} MB gzip), empty store`, 'one pull, fetch + unpack', 'berth');
+    for (const impl of impls) {
+      let row: Row;
+      if (impl.failed && impl.samples.length === 0) row = failedRow(impl.name, impl.failed);
+      else row = okRow(impl.name, impl.samples, impl.note || impl.failed ? { note: [impl.note, impl.failed && `then failed: ${impl.failed}`].filter(Boolean).join('; ') } : {});
+      c.rows.push(row);
+    }
+    c.notes.push('podman and ctr unpack while pulling, so their pull is also their time to a runnable rootfs; skopeo only copies blobs into an OCI layout (the floor set by the wire and the disk).');
+
+    // Time from pull start to a runnable rootfs: berth's pull followed by preparing a writable
+    // snapshot, when the CLI offers a way to do it.
+    const rootfs = newCase('pull', 'time to a runnable rootfs', 'pull + prepare a writable snapshot', 'berth');
+    const prep = await berth.rootfsCommand();
+    if (!prep) rootfs.rows.push(skippedRow('berth', 'the berth CLI has no command that prepares a rootfs yet'));
+    else {
+      const samples: number[] = [];
+      let failed: string | undefined;
+      for (let i = 0; i < opts.pullIterations && !failed; i++) {
+        const d = tempDir(`rootfs-berth-${i}`);
+        try {
+          const p = await run(berth.argv(d.path, ['pull', ref]), { timeoutMs, env: berth.env });
+          if (p.code !== 0) failed = `pull: ${failureLine(p)}`;
+          else {
+            const q = await run(berth.argv(d.path, prep(ref, `${RUN_TAG}-${i}`)), { timeoutMs, env: berth.env });
+            if (q.code !== 0) failed = `${prep(ref, 'ID').join(' ')}: ${failureLine(q)}`;
+            else samples.push(p.ms + q.ms);
+          }
+        } finally {
+          await d.remove();
+          await run(['sync']);
+        }
+      }
+      rootfs.rows.push(failed && samples.length === 0 ? failedRow('berth', failed) : okRow('berth', samples));
+    }
+    for (const impl of impls.slice(1, 3)) {
+      const row = c.rows.find((r) => r.impl === impl.name)!;
+      rootfs.rows.push({ ...row, note: 'its pull (unpacks while pulling)' });
+    }
+    return [c, rootfs];
+  },
+};
