@@ -8,7 +8,7 @@ import { cpus, homedir, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cleanupAll, defer, installSignalHandlers, removeTaggedCgroups, RUN_TAG } from './lib/cleanup.js';
+import { benchScope, cleanupAll, defer, installSignalHandlers, removeTaggedCgroups, runTag } from './lib/cleanup.js';
 import type { Context, Options, Suite } from './lib/context.js';
 import { recordHostNet, restoreHostNet } from './lib/hostnet.js';
 import { run } from './lib/proc.js';
@@ -126,12 +126,14 @@ async function main(): Promise<number> {
 
   const loadBefore = loadavg()[0];
   const hostNet = await recordHostNet();
-  // Registered first, so it runs last: containers name their cgroups after RUN_TAG
-  // (runtime ids, ctr's namespace, podman's --cgroup-parent).
+  // Registered first, so it runs last: containers name their cgroups after the run's tag
+  // (runtime ids, ctr's namespace, podman's --cgroup-parent). Then the harness scope, whose
+  // cleanup stops the registry and containerds and removes podman's containers.
   defer('remove cgroups named after this run', () => {
     const left = removeTaggedCgroups();
     if (left.length) throw new Error(`cgroups left: ${left.join(', ')}`);
   });
+  benchScope();
   const cases: Case[] = [];
   const hostNotes: string[] = [];
   try {
@@ -186,7 +188,7 @@ async function main(): Promise<number> {
   mkdirSync(dirname(out), { recursive: true });
   const json = {
     date: started.toISOString(),
-    runTag: RUN_TAG,
+    runTag: runTag(),
     machine,
     versions,
     options: opts,

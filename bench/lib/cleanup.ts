@@ -4,10 +4,9 @@
  * run. Only what the bench itself created is touched: temp dirs from mkdtemp, mounts below
  * them, processes by their own pid, cgroups named with the run's random suffix.
  */
-import { mkdtempSync, readFileSync, rmSync, rmdirSync, readdirSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, rmdirSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { Scope } from '../../test/harness/scope.js';
 import { run } from './proc.js';
 
 type Undo = { what: string; fn: () => Promise<void> | void };
@@ -15,8 +14,29 @@ type Undo = { what: string; fn: () => Promise<void> | void };
 const undos: Undo[] = [];
 let running: Promise<void> | undefined;
 
-/** A random suffix shared by every name this bench run creates (ids, cgroups, namespaces). */
-export const RUN_TAG = `berth-bench-${randomBytes(4).toString('hex')}`;
+let scope: Scope | undefined;
+
+/**
+ * The test harness's scope for this run: the peers' set-up (registry, podman, containerd) is
+ * shared with the interop tests (test/harness/peers.ts) and registers its cleanups there. The
+ * scope's cleanup runs as one undo of this stack.
+ */
+export function benchScope(): Scope {
+  if (!scope) {
+    const s = new Scope('bench');
+    scope = s;
+    defer(`harness scope ${s.id}`, async () => {
+      const errors = await s.cleanup();
+      if (errors.length) throw new Error(errors.map((e) => e.message).join('; '));
+    });
+  }
+  return scope;
+}
+
+/** The unique prefix of every name this bench run creates (ids, cgroups, namespaces). */
+export function runTag(): string {
+  return benchScope().id;
+}
 
 export function defer(what: string, fn: () => Promise<void> | void): () => Promise<void> {
   const u: Undo = { what, fn };
@@ -56,7 +76,7 @@ export function installSignalHandlers(): void {
 
 /** A temp dir that is removed (after unmounting anything below it) at cleanup. */
 export function tempDir(label: string): { path: string; remove: () => Promise<void> } {
-  const path = mkdtempSync(join(process.env.BERTH_BENCH_TMP ?? tmpdir(), `${RUN_TAG}-${label}-`));
+  const path = benchScope().mkdtemp(label);
   const remove = defer(`remove ${path}`, () => removeTree(path));
   return { path, remove };
 }
@@ -96,6 +116,8 @@ export async function removeTree(dir: string): Promise<void> {
 /** Remove cgroup directories named with this run's tag, in every hierarchy (v1 and v2). */
 export function removeTaggedCgroups(): string[] {
   const left: string[] = [];
+  if (!scope) return left;
+  const tag = scope.id;
   const base = '/sys/fs/cgroup';
   let hierarchies: string[] = [];
   try {
@@ -113,7 +135,7 @@ export function removeTaggedCgroups(): string[] {
     }
     for (const e of entries) {
       const p = join(dir, e);
-      if (e.includes(RUN_TAG)) {
+      if (e.includes(tag)) {
         rmCgroupTree(p, left);
       } else walk(p, depth + 1);
     }

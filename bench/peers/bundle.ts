@@ -3,21 +3,14 @@
  * runtime in the runtime suite runs. The rootfs is read-only (as `runc spec` makes it), so
  * concurrent containers can share it.
  */
-import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeBusyboxRootfs } from '../../test/harness/bundle.js';
 import { mustRun } from '../lib/proc.js';
 
-export const BUSYBOX = '/bin/busybox';
-const APPLETS = ['sh', 'true', 'false', 'sleep', 'ls', 'cat', 'echo', 'id', 'env'];
-
-/** Fill `rootfs` with busybox and the applet links a test container needs. */
+/** busybox-static and its applet links (the harness's rootfs, without the test checker). */
 export function makeBusyboxRootfs(rootfs: string): void {
-  for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp', 'etc', 'root']) mkdirSync(join(rootfs, d), { recursive: true });
-  copyFileSync(BUSYBOX, join(rootfs, 'bin/busybox'));
-  chmodSync(join(rootfs, 'bin/busybox'), 0o755);
-  for (const a of APPLETS) symlinkSync('busybox', join(rootfs, 'bin', a));
-  writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-  writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\n');
+  writeBusyboxRootfs(rootfs, { checker: false });
 }
 
 /** Create the bundle in `dir` (which must exist): `runc spec`, then `true` without a terminal. */

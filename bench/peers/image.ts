@@ -18,11 +18,15 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { makeBusyboxRootfs } from './bundle.js';
 
-const RECIPE_VERSION = 1;
+const RECIPE_VERSION = 2;
 
 export interface BuiltImage {
   /** OCI image layout directory. */
   layout: string;
+  manifestDigest: string;
+  configDigest: string;
+  layerDigests: string[];
+  diffIds: string[];
   /** The tag in the layout's index.json (org.opencontainers.image.ref.name). */
   tag: string;
   layers: number;
@@ -205,6 +209,10 @@ async function buildImage(dest: string, tag: string, recipes: LayerRecipe[], log
     writeFileSync(
       join(work, 'bench-info.json'),
       JSON.stringify({
+        manifestDigest: manifest.digest,
+        configDigest: config.digest,
+        layerDigests: built.map((l) => l.desc.digest),
+        diffIds: built.map((l) => l.diffId),
         layers: built.length,
         compressedBytes: built.reduce((a, l) => a + l.desc.size, 0),
         uncompressedBytes: built.reduce((a, l) => a + l.rawBytes, 0),

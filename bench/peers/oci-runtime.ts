@@ -1,45 +1,56 @@
 /**
  * runc-compatible runtimes driven through their command line: berth-runtime, runc, crun.
- * Each is called as `X --root R <verb> ...`; crun refuses this machine's hybrid cgroup layout,
- * so it runs inside a private mount namespace with the cgroup2 mount hidden (PEERS.md). The
- * wrapper's own cost is measured as a reference row (`WRAPPER_REF`).
+ * Each is called as `X --root R <verb> ...`. crun refuses this machine's hybrid cgroup layout,
+ * so it runs as the test harness runs it (test/harness/peers.ts: a private mount namespace
+ * with the cgroup2 mount hidden, PEERS.md). `HIDE_UNIFIED` is the same wrapper around any
+ * command: the suite measures it alone (`exec true`), and `--wrap-all` puts every runtime in it.
  */
 import { existsSync } from 'node:fs';
+import { crunInvocation, runcInvocation } from '../../test/harness/peers.js';
 
-/** `unshare -m` + `sh -c 'umount ...; exec "$@"'`: hides /sys/fs/cgroup/unified from crun only. */
-export const HIDE_UNIFIED = [
-  'unshare', '-m', '--propagation', 'private',
-  'sh', '-c', 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"', 'sh',
-];
+export const HIDE_UNIFIED = ['unshare', '-m', '--propagation', 'private', 'sh', '-c', 'umount /sys/fs/cgroup/unified; exec "$@"', 'sh'];
 
 export interface OciRuntime {
   name: string;
-  /** The binary (or the wrapper's first word) that must exist. */
+  /** The binary that must exist. */
   binary: string;
-  /** argv for `<binary> --root <root> ...args`. */
+  /** argv for `<binary> --root <root> ...args`, wrapped where needed. */
   argv(root: string, args: readonly string[]): string[];
   wrapped: boolean;
 }
 
-export function ociRuntime(name: string, binary: string, opts: { wrap: boolean }): OciRuntime {
+function direct(name: string, binary: string, wrap: boolean): OciRuntime {
   return {
     name,
     binary,
-    wrapped: opts.wrap,
-    argv: (root, args) => [...(opts.wrap ? HIDE_UNIFIED : []), binary, '--root', root, ...args],
+    wrapped: wrap,
+    argv: (root, args) => [...(wrap ? HIDE_UNIFIED : []), binary, '--root', root, ...args],
   };
 }
 
-/**
- * The three runtimes. `wrapAll` runs runc and berth-runtime inside crun's wrapper too, so
- * every row pays the same unshare+sh cost.
- */
+/** The three runtimes; `wrapAll` also runs runc and berth-runtime inside crun's wrapper. */
 export function runtimes(repo: string, wrapAll: boolean): OciRuntime[] {
-  return [
-    ociRuntime('berth-runtime', `${repo}/bin/berth-runtime`, { wrap: wrapAll }),
-    ociRuntime('runc', 'runc', { wrap: wrapAll }),
-    ociRuntime('crun', 'crun', { wrap: true }),
-  ];
+  const runc: OciRuntime = wrapAll
+    ? direct('runc', 'runc', true)
+    : {
+        name: 'runc',
+        binary: 'runc',
+        wrapped: false,
+        argv: (root, args) => {
+          const inv = runcInvocation(root, [...args]);
+          return [inv.cmd, ...inv.args];
+        },
+      };
+  const crun: OciRuntime = {
+    name: 'crun',
+    binary: 'crun',
+    wrapped: true,
+    argv: (root, args) => {
+      const inv = crunInvocation(root, [...args]);
+      return [inv.cmd, ...inv.args];
+    },
+  };
+  return [direct('berth-runtime', `${repo}/bin/berth-runtime`, wrapAll), runc, crun];
 }
 
 export function binaryMissing(rt: OciRuntime): string | undefined {

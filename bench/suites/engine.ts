@@ -8,15 +8,13 @@
  *  - docker: only if Debian's docker.io is installed (it is not part of setup).
  */
 import { existsSync } from 'node:fs';
-import { RUN_TAG, tempDir } from '../lib/cleanup.js';
+import { runTag, tempDir } from '../lib/cleanup.js';
 import type { Context, Suite } from '../lib/context.js';
 import { failureLine, run, type CmdResult } from '../lib/proc.js';
 import { failedRow, newCase, okRow, skippedRow, type Case } from '../lib/result.js';
 import { berthCommand } from '../peers/berth.js';
-import { startContainerd } from '../peers/containerd.js';
 import { busyboxImage } from '../peers/image.js';
-import { podmanConfig } from '../peers/podman.js';
-import { sharedRegistry } from './pull.js';
+import { containerd, ctrArgv, podman, pushed, sharedRegistry, type ContainerdInstance } from '../peers/services.js';
 
 interface Leg {
   name: string;
@@ -41,14 +39,13 @@ export const engineSuite: Suite = {
     const { opts } = ctx;
     const image = await ctx.shared('image:busybox', () => busyboxImage(opts.cache, ctx.log));
     const registry = await sharedRegistry(ctx);
-    const ref = await ctx.shared('push:busybox', () => registry.push(image, 'bench/busybox'));
+    const ref = await pushed(ctx, registry, image, 'bench/busybox');
 
     const berth = berthCommand(opts.repo);
     const berthDir = tempDir('engine-berth').path;
-    const podman = podmanConfig(registry.host);
-    const podmanFlags = podman.storeFlags(tempDir('engine-podman').path);
-    const cgroupParent = `/${RUN_TAG}-podman`;
-    let containerd: Awaited<ReturnType<typeof startContainerd>> | undefined;
+    const pm = podman(registry);
+    const cgroupParent = `/${runTag()}-podman`;
+    let cd: ContainerdInstance | undefined;
 
     const legs: Leg[] = [
       {
@@ -63,14 +60,14 @@ export const engineSuite: Suite = {
       },
       {
         name: 'podman',
-        note: 'runc, cgroupfs, --network=none',
+        note: 'runc, cgroupfs, overlay, --network=none',
         samples: [],
         async setup() {
-          await must(run(['podman', ...podmanFlags, 'pull', '--quiet', ref], { env: podman.env, timeoutMs: 120_000 }), 'podman pull');
+          await must(run(['podman', 'pull', '--quiet', ref], { env: pm.env, timeoutMs: 120_000 }), 'podman pull');
         },
         once: () =>
-          run(['podman', ...podmanFlags, 'run', '--rm', '--network=none', `--cgroup-parent=${cgroupParent}`, ref, 'true'], {
-            env: podman.env,
+          run(['podman', 'run', '--rm', '--network=none', `--cgroup-parent=${cgroupParent}`, ref, 'true'], {
+            env: pm.env,
             timeoutMs: 60_000,
           }),
       },
@@ -79,10 +76,10 @@ export const engineSuite: Suite = {
         note: 'containerd 1.6 + runc v2 shim, no network',
         samples: [],
         async setup() {
-          containerd = await startContainerd('engine');
-          await must(run(containerd.ctr(['images', 'pull', '--plain-http', ref]), { timeoutMs: 120_000 }), 'ctr pull');
+          cd = await containerd();
+          await must(run(ctrArgv(cd, ['images', 'pull', '--plain-http', ref]), { timeoutMs: 120_000 }), 'ctr pull');
         },
-        once: (i) => run(containerd!.ctr(['run', '--rm', ref, `${RUN_TAG}-${i}`, 'true']), { timeoutMs: 60_000 }),
+        once: (i) => run(ctrArgv(cd!, ['run', '--rm', ref, `${runTag()}-${i}`, 'true']), { timeoutMs: 60_000 }),
       },
     ];
     const docker: Leg = {
@@ -115,7 +112,8 @@ export const engineSuite: Suite = {
         } else if (i >= 0) leg.samples.push(r.ms);
       }
     }
-    if (containerd) await containerd.stop();
+    if (cd) await cd.stop();
+    await pm.cleanup();
 
     const c = newCase('engine', 'run --rm IMAGE true', 'per container, image already in the store', 'berth');
     for (const leg of [...legs, docker]) {

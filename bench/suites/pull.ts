@@ -9,20 +9,14 @@
  *  - skopeo: `skopeo copy` to an OCI layout: fetch only, no unpack (the floor for the wire).
  */
 import { join } from 'node:path';
-import { RUN_TAG, tempDir } from '../lib/cleanup.js';
+import { removeTree, runTag, tempDir } from '../lib/cleanup.js';
 import type { Context, Suite } from '../lib/context.js';
 import { failureLine, run, type CmdResult } from '../lib/proc.js';
 import { failedRow, newCase, okRow, skippedRow, type Case, type Row } from '../lib/result.js';
 import { fmtMs } from '../lib/table.js';
-import { startContainerd } from '../peers/containerd.js';
-import { bigImage, type BuiltImage } from '../peers/image.js';
-import { podmanConfig } from '../peers/podman.js';
-import { startRegistry, type Registry } from '../peers/registry.js';
 import { berthCommand } from '../peers/berth.js';
-
-export function sharedRegistry(ctx: Context): Promise<Registry> {
-  return ctx.shared('registry', () => startRegistry(ctx.log));
-}
+import { bigImage, type BuiltImage } from '../peers/image.js';
+import { containerd, ctrArgv, podman, pushed, sharedRegistry } from '../peers/services.js';
 
 interface Impl {
   name: string;
@@ -30,7 +24,16 @@ interface Impl {
   /** Runs one timed pull into a fresh store; set-up and tear-down are not timed. */
   once(iter: number): Promise<CmdResult>;
   samples: number[];
+  /** Bytes the store holds after the last pull (du), to show what each one keeps. */
+  storeBytes?: number;
   failed?: string;
+}
+
+/** `du -sx`: bytes on disk below `dir` (hardlinks once), or undefined if du fails. */
+async function diskUsage(dir: string): Promise<number | undefined> {
+  const r = await run(['du', '-sx', '--block-size=1', dir], { timeoutMs: 60_000 });
+  const n = Number(r.stdout.split(/\s/)[0]);
+  return r.code === 0 && Number.isFinite(n) ? n : undefined;
 }
 
 export const pullSuite: Suite = {
@@ -40,10 +43,9 @@ export const pullSuite: Suite = {
     const { opts } = ctx;
     const image: BuiltImage = await ctx.shared('image:big', () => bigImage(opts.cache, ctx.log));
     const registry = await sharedRegistry(ctx);
-    const ref = await ctx.shared('push:big', () => registry.push(image, 'bench/big'));
+    const ref = await pushed(ctx, registry, image, 'bench/big');
     ctx.log(`pull: ${ref}: ${image.layers} layers, ${(image.uncompressedBytes / 2 ** 20).toFixed(0)} MB uncompressed, ${(image.compressedBytes / 2 ** 20).toFixed(0)} MB gzip`);
 
-    const podman = podmanConfig(registry.host);
     const berth = berthCommand(opts.repo);
     const timeoutMs = 600_000;
 
@@ -54,7 +56,9 @@ export const pullSuite: Suite = {
         async once(i) {
           const d = tempDir(`pull-berth-${i}`);
           try {
-            return await run(berth.argv(d.path, ['pull', ref]), { timeoutMs, env: berth.env });
+            const r = await run(berth.argv(d.path, ['pull', '--quiet', ref]), { timeoutMs, env: berth.env });
+            this.storeBytes = await diskUsage(d.path);
+            return r;
           } finally {
             await d.remove();
           }
@@ -62,13 +66,17 @@ export const pullSuite: Suite = {
       },
       {
         name: 'podman',
+        note: 'overlay storage',
         samples: [],
-        async once(i) {
-          const d = tempDir(`pull-podman-${i}`);
+        async once() {
+          const p = podman(registry);
           try {
-            return await run(['podman', ...podman.storeFlags(d.path), 'pull', '--quiet', ref], { timeoutMs, env: podman.env });
+            const r = await run(['podman', 'pull', '--quiet', ref], { timeoutMs, env: p.env });
+            this.storeBytes = await diskUsage(p.dir);
+            return r;
           } finally {
-            await d.remove();
+            // rmi and unmount now; the config stays until the end (see services.ts).
+            await p.cleanup();
           }
         },
       },
@@ -76,12 +84,15 @@ export const pullSuite: Suite = {
         name: 'ctr',
         note: 'containerd 1.6, overlayfs snapshotter',
         samples: [],
-        async once(i) {
-          const cd = await startContainerd(`pull-${i}`);
+        async once() {
+          const cd = await containerd();
           try {
-            return await run(cd.ctr(['images', 'pull', '--plain-http', ref]), { timeoutMs });
+            const r = await run(ctrArgv(cd, ['images', 'pull', '--plain-http', ref]), { timeoutMs });
+            this.storeBytes = await diskUsage(cd.dir);
+            return r;
           } finally {
             await cd.stop();
+            await removeTree(cd.dir);
           }
         },
       },
@@ -92,9 +103,11 @@ export const pullSuite: Suite = {
         async once(i) {
           const d = tempDir(`pull-skopeo-${i}`);
           try {
-            return await run(['skopeo', 'copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${join(d.path, 'layout')}:latest`], {
+            const r = await run(['skopeo', 'copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${join(d.path, 'layout')}:latest`], {
               timeoutMs,
             });
+            this.storeBytes = await diskUsage(d.path);
+            return r;
           } finally {
             await d.remove();
           }
@@ -126,8 +139,10 @@ export const pullSuite: Suite = {
     const c = newCase('pull', `${image.layers}-layer image, ${(image.uncompressedBytes / 2 ** 20).toFixed(0)} MB (${(image.compressedBytes / 2 ** 20).toFixed(0)} MB gzip), empty store`, 'one pull, fetch + unpack', 'berth');
     for (const impl of impls) {
       let row: Row;
+      const stored = impl.storeBytes === undefined ? undefined : `store ${(impl.storeBytes / 2 ** 20).toFixed(0)} MB`;
+      const note = [impl.note, stored, impl.failed && `then failed: ${impl.failed}`].filter(Boolean).join('; ');
       if (impl.failed && impl.samples.length === 0) row = failedRow(impl.name, impl.failed);
-      else row = okRow(impl.name, impl.samples, impl.note || impl.failed ? { note: [impl.note, impl.failed && `then failed: ${impl.failed}`].filter(Boolean).join('; ') } : {});
+      else row = okRow(impl.name, impl.samples, note ? { note } : {});
       c.rows.push(row);
     }
     c.notes.push('podman and ctr unpack while pulling, so their pull is also their time to a runnable rootfs; skopeo only copies blobs into an OCI layout (the floor set by the wire and the disk).');
@@ -146,7 +161,7 @@ export const pullSuite: Suite = {
           const p = await run(berth.argv(d.path, ['pull', ref]), { timeoutMs, env: berth.env });
           if (p.code !== 0) failed = `pull: ${failureLine(p)}`;
           else {
-            const q = await run(berth.argv(d.path, prep(ref, `${RUN_TAG}-${i}`)), { timeoutMs, env: berth.env });
+            const q = await run(berth.argv(d.path, prep(ref, `${runTag()}-${i}`)), { timeoutMs, env: berth.env });
             if (q.code !== 0) failed = `${prep(ref, 'ID').join(' ')}: ${failureLine(q)}`;
             else samples.push(p.ms + q.ms);
           }

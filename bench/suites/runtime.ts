@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RUN_TAG, defer, tempDir } from '../lib/cleanup.js';
+import { defer, runTag, tempDir } from '../lib/cleanup.js';
 import type { Context, Suite } from '../lib/context.js';
 import { failureLine, nowMs, run, sleepSyncMs, type CmdResult } from '../lib/proc.js';
 import { failedRow, newCase, okRow, skippedRow, type Case, type Row } from '../lib/result.js';
@@ -28,7 +28,7 @@ interface Subject {
 
 let seq = 0;
 function newId(rt: OciRuntime): string {
-  return `${RUN_TAG}-${rt.name}-${seq++}`;
+  return `${runTag()}-${rt.name}-${seq++}`;
 }
 
 /** Wait until the process is gone or a zombie (its parent, not us, reaps it). */
