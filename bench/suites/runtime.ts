@@ -22,7 +22,7 @@ interface Subject {
   rt: OciRuntime;
   root: string;
   /** Set at a form's first failure; that form of the implementation is not driven again. */
-  failed: Partial<Record<Form, string>>;
+  failed: Partial<Record<Form, { at: string; error: string }>>;
   samples: Record<string, number[]>;
 }
 
@@ -136,7 +136,7 @@ export const runtimeSuite: Suite = {
     for (const s of subjects) {
       for (const form of forms) {
         const r = await once(s, form, bundle);
-        if ('error' in r) s.failed[form] = r.error;
+        if ('error' in r) s.failed[form] = { at: 'probe', error: r.error };
         ctx.log(`runtime: probe ${s.rt.name} (${form}): ${'error' in r ? `failed: ${r.error}` : `ok (${r.ms.toFixed(1)} ms)`}`);
       }
     }
@@ -148,7 +148,7 @@ export const runtimeSuite: Suite = {
       for (let i = -warmup; i < opts.iterations; i++) {
         for (const s of rotate(live(form), i)) {
           const r = await once(s, form, bundle);
-          if ('error' in r) s.failed[form] = r.error;
+          if ('error' in r) s.failed[form] = { at: key(form, 'seq'), error: r.error };
           else if (i >= 0) (s.samples[key(form, 'seq')] ??= []).push(r.ms);
         }
       }
@@ -161,7 +161,11 @@ export const runtimeSuite: Suite = {
           const results = await Promise.all(Array.from({ length: opts.concurrency }, () => once(s, form, bundle)));
           const ms = nowMs() - t0;
           const bad = results.find((r): r is { error: string } => 'error' in r);
-          if (bad) s.failed[form] = `${opts.concurrency} at once: ${bad.error}`;
+          if (bad) {
+            const n = results.filter((r) => 'error' in r).length;
+            s.failed[form] = { at: key(form, 'par'), error: `${n} of ${opts.concurrency} failed, first: ${bad.error}` };
+            ctx.log(`runtime: ${s.rt.name}: ${form} form, ${opts.concurrency} at once: ${s.failed[form]!.error}`);
+          }
           else (s.samples[key(form, 'par')] ??= []).push(ms);
         }
       }
@@ -192,8 +196,12 @@ export const runtimeSuite: Suite = {
         const samples = s.samples[k] ?? [];
         const note = s.rt.wrapped ? 'inside the unshare+sh wrapper' : undefined;
         const failed = s.failed[form];
-        if (failed && samples.length === 0) c.rows.push(failedRow(s.rt.name, failed));
-        else if (failed) c.rows.push({ ...okRow(s.rt.name, samples), note: `then failed: ${failed}` });
+        // A failure is reported in the case where it happened; a later case of the same form
+        // was not run.
+        if (failed && samples.length === 0) {
+          const where = failed.at === k || failed.at === 'probe' ? '' : 'not run after an earlier failure: ';
+          c.rows.push(failedRow(s.rt.name, `${where}${failed.error}`));
+        } else if (failed && failed.at === k) c.rows.push({ ...okRow(s.rt.name, samples), note: `then failed: ${failed.error}` });
         else c.rows.push(okRow(s.rt.name, samples, note ? { note } : {}));
       }
       for (const r of rows.values()) c.rows.push(r);
