@@ -78,7 +78,8 @@ export class RegistryClient {
   readonly #creds: CredentialStore;
   readonly #retries: number;
   readonly #backoff: number;
-  readonly #tokens = new Map<string, { token: string; expires: number }>();
+  /** Tokens per registry and scope set; a promise, so concurrent calls share one token request. */
+  readonly #tokens = new Map<string, { pending: Promise<{ token: string; life: number }>; token?: string; expires: number }>();
   /** The last auth challenge per registry, to authorize later calls up front. */
   readonly #challenges = new Map<string, Challenge>();
   readonly #override = new Map<string, Credentials>();
@@ -297,9 +298,10 @@ export class RegistryClient {
       try {
         const headers: Record<string, string> = { ...call.headers };
         // Credentials go only to the registry itself, never to a storage backend it redirects to.
+        let sent: string | undefined;
         if (url.host === domain) {
-          const auth = await this.#authorization(domain, scopes, call.signal);
-          if (auth) headers.Authorization = auth;
+          sent = await this.#authorization(domain, scopes, call.signal);
+          if (sent) headers.Authorization = sent;
         }
         const res = await send({ method: call.method, url, headers, body: call.body, signal: call.signal });
         const status = res.statusCode ?? 0;
@@ -309,7 +311,8 @@ export class RegistryClient {
           const ch = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
           if (!ch) throw new BerthError('UNAUTHENTICATED', `${call.method} ${url.pathname}: registry ${domain} refused access and offers no supported auth scheme`);
           this.#challenges.set(domain, ch);
-          for (const key of this.#tokens.keys()) if (key.startsWith(`${domain} `)) this.#tokens.delete(key);
+          // Only the token this call sent is stale; others (other scopes, fresher ones) stay.
+          if (sent) this.#dropToken(domain, scopes, sent);
           authRetried = true;
           continue;
         }
@@ -345,11 +348,45 @@ export class RegistryClient {
     if (ch.scheme === 'basic') {
       return creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` : undefined;
     }
+    const wanted = this.#scopesFor(ch, scopes);
+    const key = `${domain} ${wanted.join(' ')}`;
+    let entry = this.#tokens.get(key);
+    if (!entry || entry.expires <= Date.now()) {
+      const fresh: { pending: Promise<{ token: string; life: number }>; token?: string; expires: number } = {
+        pending: this.#fetchToken(domain, ch, wanted, creds, signal),
+        expires: Number.MAX_SAFE_INTEGER,
+      };
+      this.#tokens.set(key, fresh);
+      fresh.pending.then(
+        ({ token, life }) => {
+          fresh.token = token;
+          // The token spec's default lifetime is 60 s; renew a little early.
+          fresh.expires = Date.now() + life - Math.min(10_000, life / 4);
+        },
+        () => this.#tokens.get(key) === fresh && this.#tokens.delete(key),
+      );
+      entry = fresh;
+    }
+    return `Bearer ${(await entry.pending).token}`;
+  }
+
+  #scopesFor(ch: Challenge, scopes: string[]): string[] {
     const wanted = [...scopes].sort();
     if (wanted.length === 0 && ch.params.scope) wanted.push(ch.params.scope);
-    const key = `${domain} ${wanted.join(' ')}`;
-    const cached = this.#tokens.get(key);
-    if (cached && cached.expires > Date.now()) return `Bearer ${cached.token}`;
+    return wanted;
+  }
+
+  /** Forget the token a refused call sent (and only that one: others may be fresher). */
+  #dropToken(domain: string, scopes: string[], sent: string): void {
+    const ch = this.#challenges.get(domain);
+    if (!ch) return;
+    const key = `${domain} ${this.#scopesFor(ch, scopes).join(' ')}`;
+    const entry = this.#tokens.get(key);
+    if (entry?.token !== undefined && `Bearer ${entry.token}` === sent) this.#tokens.delete(key);
+  }
+
+  /** One token request (distribution token spec): the token and its lifetime in ms. */
+  async #fetchToken(domain: string, ch: Challenge, wanted: string[], creds: Credentials | undefined, signal?: AbortSignal): Promise<{ token: string; life: number }> {
     const realm = ch.params.realm;
     if (!realm) throw new BerthError('UNAUTHENTICATED', `authenticate to ${domain}: Bearer challenge without a realm`);
     const url = new URL(realm);
@@ -383,10 +420,7 @@ export class RegistryClient {
     }
     const token = parsed.token ?? parsed.access_token;
     if (!token) throw new BerthError('UNAUTHENTICATED', `${what}: the answer has no token`);
-    // The token spec's default lifetime is 60 s; renew a little early.
-    const life = (Number(parsed.expires_in) || 60) * 1000;
-    this.#tokens.set(key, { token, expires: Date.now() + life - Math.min(10_000, life / 4) });
-    return `Bearer ${token}`;
+    return { token, life: (Number(parsed.expires_in) || 60) * 1000 };
   }
 }
 

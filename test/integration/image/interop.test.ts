@@ -9,6 +9,7 @@ import { Scope, exec, execOk, leakCheckFile, startRegistry, type Registry } from
 import { findImage, openImageDeps, releaseImage, useImage } from '../../../src/image/index.js';
 import { berth } from './_berth.js';
 import { Layout, busyboxEntries, noise, type BuiltImage } from './_layout.js';
+import { startTokenRegistry } from './_token.js';
 
 const scope = new Scope('image-interop');
 leakCheckFile(scope);
@@ -157,6 +158,31 @@ test('login, pull with credentials, logout', async () => {
   const out = await berth(root, ['logout', areg.host], { env });
   assert.match(out.stdout, /Removing login credentials/);
   assert.deepEqual(JSON.parse(readFileSync(join(cfgDir, 'config.json'), 'utf8')).auths, {});
+});
+
+test('Bearer token flow: login, push and pull through a token server, tokens cached per scope', async () => {
+  const user = { username: 'tok', password: 'tokpass' };
+  const treg = await startTokenRegistry(scope, user);
+  const root = scope.mkdtemp('root');
+  const env = { ...process.env, DOCKER_CONFIG: scope.mkdtemp('docker-config') };
+  assert.equal((await berth(root, ['pull', `${reg.host}/src/app:v1`], { env })).code, 0);
+  assert.equal((await berth(root, ['tag', `${reg.host}/src/app:v1`, `${treg.host}/team/app:t1`], { env })).code, 0);
+  const anon = await berth(root, ['push', `${treg.host}/team/app:t1`], { env });
+  assert.equal(anon.code, 125);
+  assert.match(anon.stderr, /get token for .*registry answered 401/);
+  const login = await berth(root, ['login', '-u', user.username, '-p', user.password, treg.host], { env });
+  assert.equal(login.code, 0, login.stderr);
+  treg.tokenRequests.length = 0;
+  const p = await berth(root, ['push', `${treg.host}/team/app:t1`], { env });
+  assert.equal(p.code, 0, p.stderr);
+  assert.deepEqual(treg.tokenRequests, [['repository:team/app:pull,push']], 'one token for the whole push');
+  const root2 = scope.mkdtemp('root');
+  treg.tokenRequests.length = 0;
+  const pulled = await berth(root2, ['pull', `${treg.host}/team/app:t1`], { env });
+  assert.equal(pulled.code, 0, pulled.stderr);
+  assert.deepEqual(treg.tokenRequests, [['repository:team/app:pull']], 'one token for the whole pull');
+  const ins = JSON.parse((await berth(root2, ['image', 'inspect', `${treg.host}/team/app:t1`])).stdout)[0];
+  assert.equal(ins.Id, img.config.digest);
 });
 
 test('rmi refuses an image in use; --force untags it and GC keeps its content while in use', async () => {
