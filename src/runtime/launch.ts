@@ -92,6 +92,20 @@ export async function launchContainer(opts: LaunchOptions): Promise<Launched> {
     seccompFlags: seccomp?.flags,
   });
   const h = new HelperSession(ops, opts.preserveFds);
+  try {
+    return await drive(h, opts);
+  } catch (err) {
+    // the helper already killed and reaped the init; leave no fifo behind either
+    try {
+      unlinkSync(join(opts.stateDir, EXEC_FIFO));
+    } catch {
+      // not created yet
+    }
+    throw err;
+  }
+}
+
+async function drive(h: HelperSession, opts: LaunchOptions): Promise<Launched> {
   let pid = 0;
   for (;;) {
     const line = await h.next();

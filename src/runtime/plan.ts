@@ -255,8 +255,12 @@ function resolveSource(m: Mount, bundle: string): string {
   return isAbsolute(src) ? src : posix.join(bundle, src);
 }
 
-/** tmpfs plus one mount per host hierarchy (cgroup v1/hybrid); a cgroup ns shows its own root. */
-function cgroupMountOps(m: Mount, f: MountFlags, input: LaunchPlanInput, newCgroupNs: boolean): PlanOp[] {
+/**
+ * tmpfs plus one mount per host hierarchy (cgroup v1/hybrid). `fresh`: mount each hierarchy
+ * anew, which in a new cgroup ns shows the container's cgroup as its root; otherwise bind the
+ * container's own cgroup dirs (from cgroupProcsFiles), never a whole host hierarchy.
+ */
+function cgroupMountOps(m: Mount, f: MountFlags, input: LaunchPlanInput, fresh: boolean): PlanOp[] {
   const ops: PlanOp[] = [];
   const dest = m.destination;
   const ro = (f.flags & MS.RDONLY) !== 0;
@@ -266,7 +270,7 @@ function cgroupMountOps(m: Mount, f: MountFlags, input: LaunchPlanInput, newCgro
   if (unified) {
     // cgroup v2 only: one cgroup2 fs, scoped by the cgroup ns (or bind the container's own dir)
     const own = (input.cgroupProcsFiles ?? []).find((p) => p.startsWith('/sys/fs/cgroup/'));
-    if (newCgroupNs || !own) ops.push(['MOUNT', 'cgroup2', dest, 'cgroup2', base | (ro ? MS.RDONLY : 0), 0, '']);
+    if (fresh || !own) ops.push(['MOUNT', 'cgroup2', dest, 'cgroup2', base | (ro ? MS.RDONLY : 0), 0, '']);
     else ops.push(['MOUNT', posix.dirname(own), dest, '', MS.BIND | MS.REC | base | (ro ? MS.RDONLY : 0), 0, '']);
     return ops;
   }
@@ -275,7 +279,7 @@ function cgroupMountOps(m: Mount, f: MountFlags, input: LaunchPlanInput, newCgro
     const name = posix.basename(h.mountPoint);
     const target = posix.join(dest, name);
     const own = (input.cgroupProcsFiles ?? []).find((p) => p.startsWith(`${h.mountPoint}/`));
-    if (newCgroupNs) {
+    if (fresh) {
       ops.push(['MOUNT', 'cgroup', target, h.fstype, base | (ro ? MS.RDONLY : 0), 0, h.options]);
     } else if (own) {
       ops.push(['MOUNT', posix.dirname(own), target, '', MS.BIND | MS.REC | base | (ro ? MS.RDONLY : 0), 0, '']);
@@ -326,12 +330,13 @@ export function compileLaunchPlan(input: LaunchPlanInput): PlanOp[] {
   if (spec.domainname !== undefined) ops.push(['DOMAINNAME', spec.domainname]);
 
   let devIsBind = false;
-  const newCgroupNs = !!has('cgroup') && !has('cgroup')?.path;
+  // cgroup v1 cannot be mounted from a non-initial user ns: bind our own cgroup dirs there
+  const freshCgroups = !!has('cgroup') && !has('cgroup')?.path && !user;
   for (const [i, m] of (spec.mounts ?? []).entries()) {
     const f = parseMountOptions(m.options, `mounts[${i}]`);
     if (m.type === 'bind' && !(f.flags & MS.BIND)) f.flags |= MS.BIND;
     if (m.type === 'cgroup' || m.type === 'cgroup2') {
-      ops.push(...cgroupMountOps(m, f, input, newCgroupNs));
+      ops.push(...cgroupMountOps(m, f, input, freshCgroups));
       continue;
     }
     const bind = (f.flags & MS.BIND) !== 0;

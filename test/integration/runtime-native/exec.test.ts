@@ -4,7 +4,10 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { isBerthError } from '../../../src/errors/index.js';
 import { execProcess } from '../../../src/runtime/exec.js';
 import { launchContainer, releaseContainer } from '../../../src/runtime/launch.js';
@@ -47,12 +50,16 @@ describe('runtime-native: exec', { skip: root ? false : 'needs root (namespaces,
     b = makeBundle();
     out = withOut(b);
     b.spec.hostname = 'exec-test';
-    b.spec.process!.args = ['sh', '-c', 'echo $$ > /out/init; exec sleep 1000'];
+    b.spec.process!.args = ['sleep', '1000'];
     const spec = validateSpec(b.spec, b.dir);
     const l = await launchContainer({ id: 'e', bundle: b.dir, spec, stateDir: b.stateDir, cgroupProcsFiles: [], foreground: true });
     pid = l.pid;
     wait = l.wait;
     await releaseContainer(b.stateDir, pid);
+    // start returns once the init is released; its execve follows at once
+    for (let i = 0; i < 500 && !readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep'); i++) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
   });
 
   it('joins the init\'s namespaces and root, and relays the exit status', async () => {
@@ -90,7 +97,8 @@ describe('runtime-native: exec', { skip: root ? false : 'needs root (namespaces,
       detach: true,
     });
     assert.ok(e.pid > 0 && !e.wait);
-    for (let i = 0; i < 200 && !readFileSync(`${out}/exec2`, { flag: 'a+' }).toString().includes('/tmp'); i++) {
+    const done = () => existsSync(`${out}/exec2`) && readFileSync(`${out}/exec2`, 'utf8').includes('/tmp');
+    for (let i = 0; i < 300 && !done(); i++) {
       await new Promise((r) => setTimeout(r, 10));
     }
     const got = readFileSync(`${out}/exec2`, 'utf8');
@@ -98,6 +106,26 @@ describe('runtime-native: exec', { skip: root ? false : 'needs root (namespaces,
     assert.match(got, /CapEff:\s+0000000000000020/);
     assert.match(got, /NoNewPrivs:\s+1/);
     assert.match(got, /\/tmp/);
+  });
+
+  it('exec with a terminal sends its own pty master over the console socket', async () => {
+    const sock = join(b.dir, 'exec-console.sock');
+    const got = join(b.dir, 'exec-console.out');
+    const recv = spawn('python3', [new URL('../../../../test/integration/runtime-native/console-receiver.py', import.meta.url).pathname, sock, got], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await once(recv.stdout!, 'data');
+    const e = await execProcess({
+      pid,
+      spec: b.spec,
+      process: proc('tty; stty size; hostname', { terminal: true, consoleSize: { height: 10, width: 20 } }),
+      cgroupProcsFiles: [],
+      consoleSocket: sock,
+      detach: false,
+    });
+    assert.equal(await e.wait!(), 0);
+    await once(recv, 'exit');
+    assert.match(readFileSync(got, 'utf8').replace(/\r/g, ''), /^\/dev\/pts\/\d+\n10 20\nexec-test\n$/);
   });
 
   it('reports a missing program and a bad cwd as errors', async () => {

@@ -41,12 +41,23 @@ describe('runtime-native: features', { skip: root ? false : 'needs root (namespa
     // the mapped root must be able to reach the rootfs: mkdtemp made the bundle dir 0700
     chmodSync(b.dir, 0o755);
     mkdirSync(join(b.rootfs, 'out')); // the rootfs is not owned by the mapped root: no mkdir inside
-    noCgroupMount(b); // cgroup v1 cannot be mounted from a non-initial user namespace
+    // cgroup v1 cannot be mounted from a non-initial user namespace: the container's own
+    // cgroup dirs are bound instead
+    const cg = `/sys/fs/cgroup/pids/berth-test-${randomBytes(4).toString('hex')}`;
+    mkdirSync(cg);
+    cgroups.push(cg);
     b.spec.linux!.namespaces!.push({ type: 'user' });
     b.spec.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
     b.spec.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-    const r = await runScript(b, 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; echo x > /dev/null && echo DEVOK; hostname');
+    const r = await runScript(
+      b,
+      'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; echo x > /dev/null && echo DEVOK; ls /sys/fs/cgroup; grep -c . /sys/fs/cgroup/pids/cgroup.procs',
+      { cgroupProcsFiles: [`${cg}/cgroup.procs`] },
+    );
     assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /^pids$/m);
+    // only the container's processes (sh, maybe grep): the pids dir is its own cgroup
+    assert.match(r.out.trim().split('\n').at(-1)!, /^[12]$/);
     const lines = r.out.split('\n').map((l) => l.trim().replace(/\s+/g, ' '));
     assert.deepEqual(lines.slice(0, 4), ['0', '0', '0 100000 65536', '0 100000 65536']);
     assert.ok(r.out.includes('DEVOK'), r.out);
