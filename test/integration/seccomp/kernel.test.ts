@@ -153,6 +153,36 @@ describe('seccomp BPF in the kernel', { skip }, () => {
     ok(r['sys:39:0x200000000:0x120000000035']);
   });
 
+  it('ORs rules whose args differ (a case libseccomp 2.5.4 gets wrong)', () => {
+    // The second rule holds for getppid(0, 0, 0, 0, 0, 0); libseccomp 2.5.4 merges the two
+    // rules into a tree that never reaches it and allows the call.
+    const s: Seccomp = {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      syscalls: [
+        {
+          names: ['getppid'],
+          action: 'SCMP_ACT_KILL_PROCESS',
+          args: [
+            { index: 3, value: 0xffffffff, op: 'SCMP_CMP_EQ' },
+            { index: 4, value: 0, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' },
+          ],
+        },
+        {
+          names: ['getppid'],
+          action: 'SCMP_ACT_KILL_PROCESS',
+          args: [
+            { index: 0, value: 0x80000000, op: 'SCMP_CMP_NE' },
+            { index: 3, value: 0xffffffff, op: 'SCMP_CMP_NE' },
+            { index: 4, value: 0x7fffffffffffffffn as unknown as number, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' },
+          ],
+        },
+      ],
+    };
+    const r = attempt(s, ['getpid', 'sys:110:0:0:0:0:0:0']);
+    assert.equal(r.signal, 'SIGSYS', JSON.stringify(r));
+    ok(r.results.getpid);
+  });
+
   it('hands SCMP_ACT_NOTIFY to a listener (NEW_LISTENER and WAIT_KILLABLE_RECV)', () => {
     const s: Seccomp = {
       defaultAction: 'SCMP_ACT_ALLOW',
