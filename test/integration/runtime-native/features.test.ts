@@ -88,9 +88,13 @@ describe('runtime-native: features', { skip: root ? false : 'needs root (namespa
     const child = spawn(process.execPath, [new URL('./_foreground-child.js', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
+    let sent = false;
     child.stdout!.on('data', (d) => {
       out += d;
-      if (out.includes('/dev/pts/0')) child.stdin!.write('hello\n');
+      if (!sent && out.includes('/dev/pts/0')) {
+        sent = true;
+        child.stdin!.write('hello\n');
+      }
     });
     child.stderr!.on('data', (d) => (err += d));
     const [code] = await once(child, 'exit');
