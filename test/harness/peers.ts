@@ -4,10 +4,11 @@
  * other tests or left behind. Used by the interop tests and the benchmarks.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, type ExecOptions, type ExecResult } from './exec.js';
-import { mountsUnder, type Scope } from './scope.js';
+import { mountsUnder, removeTree, type Scope } from './scope.js';
 
 /** A command line: program and arguments. */
 export interface Invocation {
@@ -41,21 +42,30 @@ export async function unmountUnder(dir: string): Promise<void> {
   }
 }
 
-/** Removes empty cgroup dirs named by the scope (deepest first) on every v1/v2 hierarchy. */
+/**
+ * Removes the cgroup dirs named by the scope, with everything below them (podman leaves a
+ * `conmon` child under its cgroup parent), deepest first, on every v1/v2 hierarchy. Only
+ * empty cgroups can go: a busy one stays for the leak check to report.
+ */
 export function removeScopeCgroups(scope: Scope, names: string[] = [scope.id]): void {
   const root = '/sys/fs/cgroup';
-  const found: string[] = [];
-  const walk = (dir: string, depth: number): void => {
-    let entries: string[] = [];
+  const subdirs = (dir: string): string[] => {
     try {
-      entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+      return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(dir, e.name));
     } catch {
-      return;
+      return [];
     }
-    for (const n of entries) {
-      const p = join(dir, n);
-      if (names.some((m) => n.includes(m))) found.push(p);
-      if (depth < 6) walk(p, depth + 1);
+  };
+  const found: string[] = [];
+  const collect = (dir: string): void => {
+    found.push(dir);
+    for (const d of subdirs(dir)) collect(d);
+  };
+  const walk = (dir: string, depth: number): void => {
+    for (const p of subdirs(dir)) {
+      const n = p.slice(p.lastIndexOf('/') + 1);
+      if (names.some((m) => n.includes(m))) collect(p);
+      else if (depth < 6) walk(p, depth + 1);
     }
   };
   for (const h of existsSync(join(root, 'cgroup.controllers')) ? [''] : readdirSync(root)) walk(join(root, h), 0);
@@ -95,7 +105,10 @@ export interface PodmanOptions {
  * `/<scope id>` so the leak check sees them. Never touches `num_locks` or /dev/shm/libpod_lock.
  */
 export function podmanSetup(scope: Scope, opts: PodmanOptions = {}): PodmanSetup {
-  const dir = scope.mkdtemp('podman');
+  // A short path: with a long runroot, podman 4.3 run --rm waits out its 20 s conmon timeout
+  // before returning (seen here with /tmp/berth-<id>-<name>-XXXXXX/podman-XXXXXX).
+  const dir = mkdtempSync(join(tmpdir(), `${scope.id}-`));
+  scope.defer('remove podman dir', () => removeTree(dir));
   for (const d of ['graphroot', 'runroot', 'tmp', 'volumes']) mkdirSync(join(dir, d));
   const containersConf = join(dir, 'containers.conf');
   writeFileSync(
