@@ -922,13 +922,14 @@ __attribute__((noreturn)) static void init_main(void) {
   /* nothing inside may read /proc/<init>/exe or ptrace us before execve (CVE-2019-5736) */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   sync_expect("GO");
-  if (P.newflags & CLONE_NEWUSER) {
-    g_in_userns = 1;
+  if (P.newflags & CLONE_NEWUSER) g_in_userns = 1;
+  for (int i = 0; i < P.njoin; i++)
+    if (P.join[i].type == CLONE_NEWUSER) g_in_userns = 1;
+  /* new or joined: our host uid is unmapped there; act as the namespace's root */
+  if (g_in_userns) {
     if (setresgid(0, 0, 0) < 0) fail("become root in the user namespace (gid 0 unmapped?)");
     if (setresuid(0, 0, 0) < 0) fail("become root in the user namespace (uid 0 unmapped?)");
   }
-  for (int i = 0; i < P.njoin; i++)
-    if (P.join[i].type == CLONE_NEWUSER) g_in_userns = 1;
   if (P.has_oom) {
     char b[32];
     snprintf(b, sizeof b, "%d", P.oom);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { isBerthError } from '../../../src/errors/index.js';
 import { dockerDefaultProfile } from '../../../src/runtime/seccomp/index.js';
+import { execProcess } from '../../../src/runtime/exec.js';
 import { launchContainer, releaseContainer } from '../../../src/runtime/launch.js';
 import { validateSpec } from '../../../src/spec/validate.js';
 import { makeBundle, type TestBundle } from './_bundle.js';
@@ -61,6 +62,44 @@ describe('runtime-native: features', { skip: root ? false : 'needs root (namespa
     const lines = r.out.split('\n').map((l) => l.trim().replace(/\s+/g, ' '));
     assert.deepEqual(lines.slice(0, 4), ['0', '0', '0 100000 65536', '0 100000 65536']);
     assert.ok(r.out.includes('DEVOK'), r.out);
+  });
+
+  it('joins an existing user namespace by path (user first) and creates the others in it', async () => {
+    const mkUserBundle = () => {
+      const b = bundle();
+      chmodSync(b.dir, 0o755);
+      mkdirSync(join(b.rootfs, 'out'));
+      noCgroupMount(b);
+      return b;
+    };
+    const a = mkUserBundle();
+    a.spec.linux!.namespaces!.push({ type: 'user' });
+    a.spec.linux!.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    a.spec.linux!.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    a.spec.process!.args = ['sleep', '1000'];
+    const outA = withOut(a);
+    const la = await launchContainer({ id: 'ua', bundle: a.dir, spec: validateSpec(a.spec, a.dir), stateDir: a.stateDir, cgroupProcsFiles: [], foreground: true });
+    try {
+      const b = mkUserBundle();
+      b.spec.linux!.namespaces!.push({ type: 'user', path: `/proc/${la.pid}/ns/user` });
+      const r = await runScript(b, 'id -u; cat /proc/self/uid_map; readlink /proc/self/ns/user; hostname');
+      assert.equal(r.status, 0, r.out);
+      const lines = r.out.trim().split('\n').map((l) => l.trim().replace(/\s+/g, ' '));
+      assert.deepEqual(lines.slice(0, 3), ['0', '0 200000 65536', readlinkSync(`/proc/${la.pid}/ns/user`)]);
+      // and exec into the user-namespaced container joins its user ns first
+      const e = await execProcess({
+        pid: la.pid,
+        spec: a.spec,
+        process: { user: { uid: 1000, gid: 1000 }, cwd: '/', env: ['PATH=/bin'], args: ['sh', '-c', 'id -u > /out/exec; cat /proc/self/uid_map >> /out/exec'] },
+        cgroupProcsFiles: [],
+        detach: false,
+      });
+      assert.equal(await e.wait!(), 0);
+      assert.match(readFileSync(join(outA, 'exec'), 'utf8'), /^1000\n\s*0\s+200000\s+65536\n$/);
+    } finally {
+      process.kill(la.pid, 'SIGKILL');
+      await la.wait!();
+    }
   });
 
   it('terminal: the pty master goes over the console socket, the slave is the controlling tty', async () => {
