@@ -8,7 +8,7 @@ import { cpus, homedir, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchScope, cleanupAll, defer, installSignalHandlers, removeTaggedCgroups, runTag } from './lib/cleanup.js';
+import { benchScope, checkAborted, cleanupAll, defer, installSignalHandlers, removeTaggedCgroups, runTag } from './lib/cleanup.js';
 import type { Context, Options, Suite } from './lib/context.js';
 import { recordHostNet, restoreHostNet } from './lib/hostnet.js';
 import { run } from './lib/proc.js';
@@ -133,15 +133,17 @@ async function main(): Promise<number> {
     const left = removeTaggedCgroups();
     if (left.length) throw new Error(`cgroups left: ${left.join(', ')}`);
   });
-  benchScope();
+  ctx.log(`run tag ${runTag()}: every container, cgroup and temp dir of this run carries it (under ${benchScope().dir})`);
   const cases: Case[] = [];
   const hostNotes: string[] = [];
   try {
     for (const suite of selected) {
+      checkAborted();
       ctx.log(`suite ${suite.name}: ${suite.describe}`);
       try {
         cases.push(...(await suite.run(ctx)));
       } catch (err) {
+        checkAborted();
         // A suite that cannot even set up reports why; the other suites still run.
         const c = newCase(suite.name, 'set-up', '-', '-');
         c.rows.push(failedRow(suite.name, (err as Error).message.split('\n')[0]));

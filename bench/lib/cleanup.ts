@@ -7,7 +7,7 @@
 import { readFileSync, rmSync, rmdirSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Scope } from '../../test/harness/scope.js';
-import { run } from './proc.js';
+import { run, sleepSyncMs, stopChildren } from './proc.js';
 
 type Undo = { what: string; fn: () => Promise<void> | void };
 
@@ -65,11 +65,21 @@ export function cleanupAll(): Promise<void> {
   return running;
 }
 
+let aborting = false;
+
+/** Throws once a signal asked the run to stop, so that suites start nothing new. */
+export function checkAborted(): void {
+  if (aborting) throw new Error('interrupted');
+}
+
 export function installSignalHandlers(): void {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(sig, () => {
-      process.stderr.write(`\nbench: ${sig}: cleaning up...\n`);
-      void cleanupAll().finally(() => process.exit(130));
+      aborting = true;
+      process.stderr.write(`\nbench: ${sig}: stopping what runs, cleaning up...\n`);
+      void stopChildren()
+        .then(() => cleanupAll())
+        .finally(() => process.exit(130));
     });
   }
 }
@@ -149,6 +159,41 @@ function rmCgroupTree(dir: string, left: string[]): void {
     for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) rmCgroupTree(join(dir, e.name), left);
     rmdirSync(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') left.push(dir);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    // EBUSY: processes still in it. The cgroup carries this run's tag, so they are this run's
+    // containers (e.g. an init left waiting for `start` by a create that was interrupted).
+    if (code === 'EBUSY' && killProcsIn(dir)) {
+      try {
+        rmdirSync(dir);
+        return;
+      } catch {
+        // fall through: reported below
+      }
+    }
+    left.push(dir);
   }
+}
+
+/** SIGKILL every process in a cgroup, then wait (up to 2 s) for it to empty; true if it did. */
+function killProcsIn(dir: string): boolean {
+  const procs = (): number[] => {
+    try {
+      return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  for (const pid of procs()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  for (let i = 0; i < 100; i++) {
+    if (procs().length === 0) return true;
+    sleepSyncMs(20);
+  }
+  return false;
 }

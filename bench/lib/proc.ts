@@ -3,7 +3,7 @@
  * spawn from this process, timed with process.hrtime from just before spawn() to the child's
  * exit, so Node's own spawn cost is the same constant in every row.
  */
-import { spawn, type SpawnOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 
 export interface CmdResult {
   code: number | null;
@@ -28,6 +28,20 @@ export interface CmdOptions {
   input?: string;
 }
 
+/** Children still running, so that an interrupted run can stop them before cleaning up. */
+const live = new Set<ChildProcess>();
+
+/** SIGTERM every running child, SIGKILL what is left after `graceMs`; resolves when all exited. */
+export async function stopChildren(graceMs = 3000): Promise<void> {
+  const all = [...live];
+  if (all.length === 0) return;
+  const exited = all.map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r()))));
+  for (const c of all) c.kill('SIGTERM');
+  const timer = setTimeout(() => all.forEach((c) => c.kill('SIGKILL')), graceMs);
+  await Promise.all(exited);
+  clearTimeout(timer);
+}
+
 export function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
@@ -45,6 +59,7 @@ export function run(argv: readonly string[], opts: CmdOptions = {}): Promise<Cmd
     let stderr = '';
     let settled = false;
     const child = spawn(argv[0], argv.slice(1), spawnOpts);
+    live.add(child);
     child.stdout?.setEncoding('utf8').on('data', (d: string) => { if (stdout.length < 1 << 20) stdout += d; });
     child.stderr?.setEncoding('utf8').on('data', (d: string) => { if (stderr.length < 1 << 20) stderr += d; });
     if (opts.input !== undefined) child.stdin?.end(opts.input);
@@ -56,11 +71,13 @@ export function run(argv: readonly string[], opts: CmdOptions = {}): Promise<Cmd
       resolve({ code, signal, stdout, stderr, ms });
     };
     child.on('error', (err) => {
+      live.delete(child);
       ms = nowMs() - t0;
       stderr += String(err.message);
       finish(127, null);
     });
     child.on('exit', (code, signal) => {
+      live.delete(child);
       ms = nowMs() - t0;
       if (opts.onExit) {
         // Give a failing child's last words a moment to arrive; a success needs none.

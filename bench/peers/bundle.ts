@@ -3,13 +3,14 @@
  * runtime in the runtime suite runs. The rootfs is read-only (as `runc spec` makes it), so
  * concurrent containers can share it.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeBusyboxRootfs } from '../../test/harness/bundle.js';
 import { mustRun } from '../lib/proc.js';
 
 /** busybox-static and its applet links (the harness's rootfs, without the test checker). */
 export function makeBusyboxRootfs(rootfs: string): void {
+  mkdirSync(rootfs, { recursive: true });
   writeBusyboxRootfs(rootfs, { checker: false });
 }
 

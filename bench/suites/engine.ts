@@ -8,7 +8,7 @@
  *  - docker: only if Debian's docker.io is installed (it is not part of setup).
  */
 import { existsSync } from 'node:fs';
-import { runTag, tempDir } from '../lib/cleanup.js';
+import { checkAborted, runTag, tempDir } from '../lib/cleanup.js';
 import type { Context, Suite } from '../lib/context.js';
 import { failureLine, run, type CmdResult } from '../lib/proc.js';
 import { failedRow, newCase, okRow, skippedRow, type Case } from '../lib/result.js';
@@ -104,6 +104,7 @@ export const engineSuite: Suite = {
     for (let i = -warmup; i < opts.engineIterations; i++) {
       const k = ((i % live.length) + live.length) % live.length;
       for (const leg of [...live.slice(k), ...live.slice(0, k)]) {
+        checkAborted();
         if (leg.failed) continue;
         const r = await leg.once(i + warmup);
         if (r.code !== 0) {

@@ -9,7 +9,7 @@
  *  - skopeo: `skopeo copy` to an OCI layout: fetch only, no unpack (the floor for the wire).
  */
 import { join } from 'node:path';
-import { removeTree, runTag, tempDir } from '../lib/cleanup.js';
+import { checkAborted, removeTree, runTag, tempDir } from '../lib/cleanup.js';
 import type { Context, Suite } from '../lib/context.js';
 import { failureLine, run, type CmdResult } from '../lib/proc.js';
 import { failedRow, newCase, okRow, skippedRow, type Case, type Row } from '../lib/result.js';
@@ -123,6 +123,7 @@ export const pullSuite: Suite = {
     for (let i = 0; i < opts.pullIterations; i++) {
       const order = [...impls.slice(i % impls.length), ...impls.slice(0, i % impls.length)];
       for (const impl of order) {
+        checkAborted();
         if (impl.failed) continue;
         const r = await impl.once(i);
         await run(['sync']);

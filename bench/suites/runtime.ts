@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defer, runTag, tempDir } from '../lib/cleanup.js';
+import { checkAborted, defer, runTag, tempDir } from '../lib/cleanup.js';
 import type { Context, Suite } from '../lib/context.js';
 import { failureLine, nowMs, run, sleepSyncMs, type CmdResult } from '../lib/proc.js';
 import { failedRow, newCase, okRow, skippedRow, type Case, type Row } from '../lib/result.js';
@@ -49,6 +49,7 @@ function waitExit(pid: number, timeoutMs: number): boolean {
 }
 
 async function once(s: Subject, form: Form, bundle: string): Promise<{ ms: number } | { error: string }> {
+  checkAborted();
   const id = newId(s.rt);
   const t0 = nowMs();
   const step = async (args: string[], onExit = false): Promise<CmdResult> => run(s.rt.argv(s.root, args), { timeoutMs: 30_000, onExit });
