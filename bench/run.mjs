@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: the suites are TypeScript (bench/**/*.ts), compiled by the build into
-// dist/bench/. Build first when that output is missing or older than a source file.
+// dist/bench/. Build first when that output is missing or older than any source the run
+// measures or uses (berth's src/ and native/, the bench, the test harness it shares).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,13 +13,14 @@ function newestSource(dir) {
   let t = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
-    if (e.isDirectory() && e.name !== 'results') t = Math.max(t, newestSource(p));
-    else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
+    if (e.isDirectory() && e.name !== 'results' && e.name !== 'build') t = Math.max(t, newestSource(p));
+    else if (/\.(ts|c|h)$/.test(e.name) || e.name === 'Makefile') t = Math.max(t, statSync(p).mtimeMs);
   }
   return t;
 }
 
-if (!existsSync(entry) || statSync(entry).mtimeMs < newestSource(join(root, 'bench'))) {
+const sources = ['bench', 'src', 'native', 'test/harness'].map((d) => join(root, d)).filter((d) => existsSync(d));
+if (!existsSync(entry) || statSync(entry).mtimeMs < Math.max(...sources.map(newestSource))) {
   process.stderr.write('bench: building first (node scripts/build.mjs)\n');
   execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
 }
