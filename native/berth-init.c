@@ -897,6 +897,11 @@ static char *lookup_exe(void) {
 }
 
 static void final_exec(const char *exe) {
+  /* ignored signals survive execve (signal(7)): give the process the defaults and no mask */
+  sigset_t none;
+  sigemptyset(&none);
+  signal(SIGPIPE, SIG_DFL);
+  sigprocmask(SIG_SETMASK, &none, NULL);
   /* Node may have left the shared stdio non-blocking; the process expects blocking fds. */
   for (int i = 0; i < 3; i++) {
     int fl = fcntl(i, F_GETFL);

@@ -43,6 +43,8 @@ describe('runtime-native: launch', { skip: root ? false : 'needs root (namespace
     assert.equal(lines[2], 'pid=1');
     assert.ok(r.out.includes('ROFAIL') && !r.out.includes('WROTE'), 'root must be read-only');
     assert.match(r.out, /NoNewPrivs:\s+1/);
+    assert.match(r.out, /SigIgn:\s+0000000000000000/, 'no signal ignored by the helper leaks in');
+    assert.match(r.out, /SigBlk:\s+0000000000000000/);
     // CAP_AUDIT_WRITE(29) CAP_KILL(5) CAP_NET_BIND_SERVICE(10) = 0x20000420
     assert.match(r.out, /CapBnd:\s+0000000020000420/);
     assert.match(r.out, /CapEff:\s+0000000020000420/);
