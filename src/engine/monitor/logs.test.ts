@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -61,6 +61,41 @@ describe('json-file log reading', () => {
       }
       assert.equal(n, 30000);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('follows across several rotations between two polls, losing nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-logs-unit-'));
+    const ac = new AbortController();
+    try {
+      const log = join(dir, 'c.log');
+      const line = (s: string) => entry(`${s}\n`, 'stdout', '2026-01-01T00:00:00Z') + '\n';
+      writeFileSync(log, line('e1'));
+      const it = followLogs(log, { follow: true, pollMs: 100, signal: ac.signal })[Symbol.asyncIterator]();
+      assert.equal((await it.next()).value?.line, 'e1');
+      const pending = it.next(); // the reader now sleeps between polls
+      appendFileSync(log, line('e1b'));
+      const rotate = (content: string) => {
+        for (let i = 3; i >= 1; i--) {
+          try {
+            renameSync(i === 1 ? log : `${log}.${i - 1}`, `${log}.${i}`);
+          } catch {
+            /* not there yet */
+          }
+        }
+        writeFileSync(log, content);
+      };
+      rotate(line('e2'));
+      rotate(line('e3'));
+      rotate(line('e4'));
+      const got = [(await pending).value?.line];
+      for (let i = 0; i < 3; i++) got.push((await it.next()).value?.line);
+      assert.deepEqual(got, ['e1b', 'e2', 'e3', 'e4']);
+      ac.abort();
+      assert.equal((await it.next()).done, true);
+    } finally {
+      ac.abort();
       rmSync(dir, { recursive: true, force: true });
     }
   });

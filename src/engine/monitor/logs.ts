@@ -120,6 +120,35 @@ function openReader(path: string): LineReader | undefined {
 }
 
 /**
+ * Readers, oldest first, for the rotated files newer than the one with inode `ino` and older
+ * than the one with inode `until` (the live file we already hold, if it was rotated too).
+ */
+function newerRotated(logPath: string, ino: number, until: number | undefined): LineReader[] {
+  const files = logFiles(logPath).slice(0, -1); // oldest first, without the live one
+  const inoOf = (f: string) => {
+    try {
+      return statSync(f).ino;
+    } catch {
+      return undefined;
+    }
+  };
+  const at = files.findIndex((f) => inoOf(f) === ino);
+  // not found: max-file dropped it meanwhile; what came after cannot be told apart
+  if (at < 0) return [];
+  const out: LineReader[] = [];
+  for (const f of files.slice(at + 1)) {
+    const r = openReader(f);
+    if (!r) continue;
+    if (r.ino === until) {
+      r.close();
+      break;
+    }
+    out.push(r);
+  }
+  return out;
+}
+
+/**
  * Entries of a docker json-file log, rotated files included, oldest first. With follow, keeps
  * going as the monitor appends and rotates, until options.signal aborts or (with stateDir) the
  * monitor has finished and everything is read.
@@ -176,8 +205,20 @@ export async function* followLogs(logPath: string, opts: FollowLogsOptions = {})
           if (keep(e)) yield render(e);
         }
         if (rotated) {
+          // Several rotations may have happened since the last look: the files newer than
+          // ours (our inode is now at log.K) are log.(K-1) ... log.1, then the live log. The
+          // new live file is opened first, so that one more rotation meanwhile cannot hide it.
+          const next = openReader(logPath);
+          const missed = newerRotated(logPath, live.ino, next?.ino);
           live.close();
-          live = openReader(logPath);
+          live = next;
+          for (const r of missed) {
+            for (const l of r.readAll(true)) {
+              const e = parseLogLine(l);
+              if (keep(e)) yield render(e);
+            }
+            r.close();
+          }
           continue;
         }
       }
