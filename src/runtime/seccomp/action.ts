@@ -15,6 +15,7 @@ export const SECCOMP_RET_ALLOW = 0x7fff0000;
 export const SECCOMP_RET_DATA = 0x0000ffff;
 
 export const EPERM = 1;
+export const ENOSYS = 38;
 
 export const SPEC_ACTIONS = [
   'SCMP_ACT_KILL',

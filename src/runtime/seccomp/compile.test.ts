@@ -41,9 +41,11 @@ describe('compileSeccomp: actions', () => {
       const asRule: Seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action, errnoRet: e }] };
       assert.equal(run(asRule, X64.mkdir), want);
       assert.equal(run(asRule, X64.getpid), ALLOW);
-      const asDefault: Seccomp = { defaultAction: action, defaultErrnoRet: e, syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ALLOW' }] };
+      const asDefault: Seccomp = { defaultAction: action, defaultErrnoRet: e, syscalls: [{ names: ['getpid', 'exit_group'], action: 'SCMP_ACT_ALLOW' }] };
       assert.equal(run(asDefault, X64.mkdir), want);
-      assert.equal(run(asDefault, 9999), want);
+      // Above the last named syscall a denying default becomes ENOSYS (enosysAfterLast).
+      const permissive = ['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE'].includes(action);
+      assert.equal(run(asDefault, 9999), permissive ? want : errno(38));
       assert.equal(run(asDefault, X64.getpid), ALLOW);
     });
   }
@@ -214,14 +216,14 @@ describe('compileSeccomp: architectures and syscall numbers', () => {
     const x32 = { ...s, architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X32'] };
     assert.equal(run(x32, SYSCALL_TABLES.x32.getpid), ALLOW);
     assert.equal(run(x32, SYSCALL_TABLES.x32.mkdir), errno(1));
-    assert.equal(run(x32, X32_SYSCALL_BIT + 9999), errno(1));
-    assert.equal(run(x32, 0xffffffff), errno(1));
+    assert.equal(run(x32, X32_SYSCALL_BIT + 9999), errno(38)); // above the last named: ENOSYS
+    assert.equal(run(x32, 0xffffffff), errno(38));
     assert.equal(run(x32, X64.getpid), ALLOW);
   });
   it('compiles for aarch64 hosts', () => {
     const a = SYSCALL_TABLES.aarch64;
     assert.equal(run(s, a.getpid, [], AUDIT_ARCH_AARCH64, 'aarch64'), ALLOW);
-    assert.equal(run(s, a.getpid + 1, [], AUDIT_ARCH_AARCH64, 'aarch64'), errno(1));
+    assert.equal(run(s, a.getpid - 1, [], AUDIT_ARCH_AARCH64, 'aarch64'), errno(1));
     assert.equal(run(s, X64.getpid, [], AUDIT_ARCH_X86_64, 'aarch64'), KILL_PROCESS);
   });
   it('resolves every syscall number right with alternating outcomes (deep tree, long jumps)', () => {
@@ -249,6 +251,29 @@ describe('compileSeccomp: architectures and syscall numbers', () => {
     });
     for (const nr of [335 + 1000, 1000, 2 ** 30 - 1]) assert.equal(runFilter(f, { nr, arch: AUDIT_ARCH_X86_64 }).ret, ALLOW);
   });
+  it('answers ENOSYS above the last named syscall of each architecture, as runc does', () => {
+    const p: Seccomp = {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+      syscalls: [{ names: ['read', 'openat'], action: 'SCMP_ACT_ALLOW' }],
+    };
+    const f = compileSeccomp(p, { arch: 'x86_64' }).filter;
+    const r = (nr: number, arch = AUDIT_ARCH_X86_64) => runFilter(f, { nr, arch }).ret;
+    assert.equal(r(X64.openat), ALLOW);
+    assert.equal(r(X64.openat - 1), errno(1)); // below the last named: the default action
+    assert.equal(r(X64.openat + 1), errno(38));
+    assert.equal(r(SYSCALL_TABLES.x32.openat + 1), errno(38));
+    assert.equal(r(SYSCALL_TABLES.x32.openat - 1), errno(1));
+    assert.equal(r(I386.openat + 1, AUDIT_ARCH_I386), errno(38));
+    assert.equal(r(I386.openat - 1, AUDIT_ARCH_I386), errno(1));
+    const off = compileSeccomp(p, { arch: 'x86_64', enosysAfterLast: false }).filter;
+    assert.equal(runFilter(off, { nr: X64.openat + 1, arch: AUDIT_ARCH_X86_64 }).ret, errno(1));
+    // Permissive defaults stay as they are.
+    assert.equal(run({ ...p, defaultAction: 'SCMP_ACT_LOG' }, X64.openat + 1), 0x7ffc0000);
+    // A profile naming nothing on an architecture gets no ENOSYS there.
+    assert.equal(run({ defaultAction: 'SCMP_ACT_ERRNO' }, 5), errno(1));
+  });
+
   it('refuses a program over the kernel limit of 4096 instructions', () => {
     // Distinct values per syscall, else all would share one handler.
     const rules = Object.keys(X64).map((n, i) => ({

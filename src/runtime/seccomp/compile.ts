@@ -14,7 +14,7 @@
  */
 import { BerthError } from '../../errors/index.js';
 import type { Seccomp, SeccompArg } from '../../spec/runtime.js';
-import { actionValue, SECCOMP_FILTER_FLAG_NEW_LISTENER, SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_USER_NOTIF, SPEC_FLAGS } from './action.js';
+import { actionValue, ENOSYS, SECCOMP_FILTER_FLAG_NEW_LISTENER, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_USER_NOTIF, SPEC_FLAGS } from './action.js';
 import { ARCH_INFO, HOST_ARCHES, type HostArch, hostArch, isSpecArch, type SpecArch, X32_SYSCALL_BIT } from './arch.js';
 import { Assembler, BPF_MAXINSNS, encodeFilter, type Label } from './bpf.js';
 import { SYSCALL_TABLES } from './syscalls.generated.js';
@@ -31,6 +31,14 @@ export interface CompiledSeccomp {
 export interface CompileOptions {
   /** The host the filter runs on (default: this one). */
   arch?: HostArch;
+  /**
+   * Answer syscall numbers above the highest one the profile names (per architecture) with
+   * ENOSYS instead of a denying default action, as runc does (libcontainer/seccomp/patchbpf):
+   * syscalls newer than the profile then look absent, and libc falls back to older ones
+   * instead of failing with EPERM. Default true; never applies when the default action
+   * lets calls through (ALLOW, LOG, TRACE).
+   */
+  enosysAfterLast?: boolean;
 }
 
 // struct seccomp_data (linux/seccomp.h): int nr; __u32 arch; __u64 instruction_pointer; __u64 args[6].
@@ -124,6 +132,8 @@ function selectArches(s: Seccomp, host: HostArch): SpecArch[] {
 export function compileSeccomp(s: Seccomp, opts: CompileOptions = {}): CompiledSeccomp {
   const host = opts.arch ?? hostArch();
   const defaultRet = actionValue(s.defaultAction, s.defaultErrnoRet, 'defaultAction');
+  const permissive = ['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE'].includes(s.defaultAction);
+  const tailRet = (opts.enosysAfterLast ?? true) && !permissive ? (SECCOMP_RET_ERRNO | ENOSYS) >>> 0 : defaultRet;
   if (defaultRet === SECCOMP_RET_USER_NOTIF) {
     // Every syscall of the helper between seccomp() and execve() would wait for a supervisor.
     throw new BerthError('INVALID_ARGUMENT', 'compile seccomp profile: defaultAction: SCMP_ACT_NOTIFY cannot be the default action');
@@ -194,7 +204,8 @@ export function compileSeccomp(s: Seccomp, opts: CompileOptions = {}): CompiledS
       push(nr, map.get(nr)!);
       next = nr + 1;
     }
-    if (next < hi) push(next, { ret: defaultRet });
+    // Above the last named syscall: ENOSYS (see enosysAfterLast), when the profile names any here.
+    if (next < hi) push(next, { ret: nrs.length ? tailRet : defaultRet });
     // Leaves are not instructions: a comparison jumps straight to the outcome (a return in
     // this section's pool right after the tree, or a handler); far ones get trampolines.
     const pool = new Map<number, Label>();

@@ -151,7 +151,8 @@ describe('berth vs libseccomp', { skip: prerequisite() }, () => {
   }
 
   function compare(s: Seccomp, what: string): number {
-    const ours = compileSeccomp(s, { arch: 'x86_64' }).filter;
+    // libseccomp has no ENOSYS stub (runc adds it on top): compare without it.
+    const ours = compileSeccomp(s, { arch: 'x86_64', enosysAfterLast: false }).filter;
     const { bpf: ref, skipped } = libseccomp(s);
     let checked = 0;
     const families = [
