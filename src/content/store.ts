@@ -89,7 +89,8 @@ export class ContentStore {
 
   /**
    * Write one blob through `fill`, under the ref's lock: returns 'exists' without calling
-   * `fill` when the blob is (or becomes, by another process) committed. On a size or digest
+   * `fill` when the blob is (or becomes, by another process) committed. Lease the blob
+   * before calling this, so that GC cannot take it between this answer and its use. On a size or digest
    * mismatch the ingest is discarded and nothing is stored; on any other failure the bytes
    * written so far stay for a resume.
    */
@@ -98,7 +99,8 @@ export class ContentStore {
     if (!Number.isSafeInteger(expected.size) || expected.size < 0) {
       throw new BerthError('INVALID_ARGUMENT', `ingest ${expected.digest}: invalid size ${expected.size}`);
     }
-    if (this.has(expected.digest)) return 'exists';
+    // Checked under the lock only: GC deletes under the same lock (deleteUnused), so a blob
+    // found here stays while the caller's lease holds it.
     const ref = `sha256-${hex}`;
     const lock = await lockIngest(this.db, ref, signal);
     try {
@@ -199,6 +201,21 @@ export class ContentStore {
         .map((n) => `sha256:${n}`);
     } catch {
       return [];
+    }
+  }
+
+  /**
+   * Delete a blob under its ingest lock if `unused()` still says so there: the GC side of
+   * the lease protocol (a writer leases a blob before it looks for it under the lock).
+   */
+  async deleteUnused(digest: string, unused: () => boolean): Promise<boolean> {
+    const lock = await lockIngest(this.db, `sha256-${digestHex(digest)}`);
+    try {
+      if (!unused()) return false;
+      await this.delete(digest);
+      return true;
+    } finally {
+      lock.release();
     }
   }
 

@@ -59,9 +59,12 @@ export async function collectGarbage(deps: ImageDeps, opts: { only?: Set<string>
   const result: GcResult = { blobs: [], snapshots: [], ingests: [], reclaimed: 0 };
   for (const d of deps.content.list()) {
     if (blobs.has(d) || (opts.only && !opts.only.has(d))) continue;
-    result.reclaimed += deps.content.size(d) ?? 0;
-    await deps.content.delete(d);
-    result.blobs.push(d);
+    const size = deps.content.size(d) ?? 0;
+    // Re-checked under the blob's lock: a pull that leased it after the mark keeps it.
+    if (await deps.content.deleteUnused(d, () => deps.content.leases.holders('content', d).length === 0 && deps.images.byDigest(d).length === 0)) {
+      result.reclaimed += size;
+      result.blobs.push(d);
+    }
   }
   const unpacker = deps.unpacker;
   if (unpacker?.list && unpacker.remove && (!opts.only || opts.onlySnapshots)) {

@@ -83,11 +83,6 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
 
     const source = (digest: string) => deps.content.setLabel(digest, sourceLabel(ref.domain), ref.path);
     const fetchOne = async (desc: Descriptor, progress: boolean): Promise<void> => {
-      if (deps.content.has(desc.digest)) {
-        source(desc.digest);
-        if (progress) emit({ type: 'layer', digest: desc.digest, size: desc.size, status: 'exists' });
-        return;
-      }
       let bytes = 0;
       const r = await deps.content.ingest(
         desc,

@@ -331,7 +331,8 @@ export class RegistryClient {
         if (!isRetryable(err) || attempt >= this.#retries) {
           if (err instanceof BerthError) throw err;
           const e = err as NodeJS.ErrnoException & { status?: number };
-          const code: ErrorCode = isRetryable(err) ? 'UNAVAILABLE' : 'INTERNAL';
+          if (e.code === 'ENOTFOUND') throw new BerthError('UNAVAILABLE', `${call.method} ${url.origin}${url.pathname}: cannot resolve host ${JSON.stringify(url.hostname)}`, { cause: err });
+          const code: ErrorCode = isRetryable(err) ? 'UNAVAILABLE' : e.name === 'AbortError' ? 'CANCELED' : 'INTERNAL';
           throw new BerthError(code, `${call.method} ${url.origin}${url.pathname}: ${e.message}${attempt ? ` (after ${attempt + 1} attempts)` : ''}`, { cause: err });
         }
         attempt++;
