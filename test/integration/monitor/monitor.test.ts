@@ -304,6 +304,19 @@ describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
     assert.equal((await waitExit(o.stateDir)).exitCode, 137);
   });
 
+  it('a kill from the caller before start ends a created container and the monitor', async () => {
+    const o = setup('killcreated', ['true']);
+    const h = await startMonitor(o);
+    assert.ok(isAlive(h.containerPid));
+    assert.ok(killMonitor(o.stateDir));
+    const st = await waitExit(o.stateDir);
+    assert.equal(st.exitCode, 137);
+    assert.equal(st.startedAt, null);
+    await waitGone(h.monitorPid);
+    assert.ok(!existsSync(join(o.stateDir, 'attach.sock')));
+    execFileSync(runtime.path, ['--root', runtimeRoot, 'delete', '--force', o.id]);
+  });
+
   it('rejects a create failure with the runtime message and leaves nothing', async () => {
     const o = setup('bad', ['true']);
     rmSync(join(o.bundle, 'config.json'));
