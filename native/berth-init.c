@@ -73,6 +73,7 @@
 struct mnt {
   char *src, *dst, *type, *data;
   unsigned long flags, prop;
+  int srcfd; /* bind source, opened before we become the user namespace's root */
 };
 struct dev {
   char *path;
@@ -309,6 +310,7 @@ static void parse_line(char **a, int n) {
     P.fsops[P.nfsops++] = (struct fsop){'M', P.nmounts};
     struct mnt *m = &P.mounts[P.nmounts++];
     m->src = a[1], m->dst = a[2], m->type = a[3], m->flags = num(a[4]), m->prop = num(a[5]), m->data = a[6];
+    m->srcfd = -1;
   } else if (!strcmp(op, "MKDEV")) {
     NEED(7);
     ROOM(P.ndevs, P.devs);
@@ -585,13 +587,14 @@ static void do_mount(int root, struct mnt *m) {
     int file = 0;
     if (bind) {
       struct stat st;
-      if (stat(m->src, &st) < 0) fail("mount %s at %s: stat source", m->src, m->dst);
+      if (fstat(m->srcfd, &st) < 0) fail("mount %s at %s: stat source", m->src, m->dst);
       file = !S_ISDIR(st.st_mode);
     }
     int fd = mkpath_in(root, m->dst, file);
     if (fd < 0) fail("mount %s at %s: create mount point", m->type[0] ? m->type : m->src, m->dst);
     unsigned long base = bind ? (m->flags & (MS_BIND | MS_REC)) : m->flags;
-    if (mount(m->src, fdpath(fd), bind ? NULL : m->type, base, bind ? NULL : m->data) < 0) {
+    const char *src = bind ? fdpath(m->srcfd) : m->src;
+    if (mount(src, fdpath(fd), bind ? NULL : m->type, base, bind ? NULL : m->data) < 0) {
       int e = errno;
       /* sysfs cannot be mounted in a user namespace without its own network namespace: bind it */
       if (!strcmp(m->type, "sysfs") && (e == EPERM || e == EACCES) &&
@@ -601,6 +604,8 @@ static void do_mount(int root, struct mnt *m) {
         fail_errno(e, "mount %s at %s", m->type[0] ? m->type : m->src, m->dst);
     }
     close(fd);
+    if (m->srcfd >= 0) close(m->srcfd);
+    m->srcfd = -1;
     if ((bind && (m->flags & ~(MS_BIND | MS_REC))) || m->prop) {
       /* reopen: the new fd sees the new mount, the old one the mount point beneath it */
       fd = openat2_in(root, m->dst, O_PATH);
@@ -930,6 +935,26 @@ __attribute__((noreturn)) static void init_main(void) {
   if (P.newflags & CLONE_NEWUSER) g_in_userns = 1;
   for (int i = 0; i < P.njoin; i++)
     if (P.join[i].type == CLONE_NEWUSER) g_in_userns = 1;
+
+  /* Keep host mount events out and ours from leaking: rslave first (runc's default), the
+   * spec's rootfsPropagation is applied once the root is in place. */
+  if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0) fail("make / rslave");
+  /* Everything reached by a host path is opened now, while our fs uid is still the caller's:
+   * in a user namespace the mapped root may not search the bundle's or state dir's parents
+   * (a 0700 temp dir). Later steps use these fds through /proc/self/fd. */
+  if (mount(P.rootfs, P.rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) fail("bind rootfs %s", P.rootfs);
+  int root = open(P.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) fail("open rootfs %s", P.rootfs);
+  for (int i = 0; i < P.nmounts; i++) {
+    struct mnt *m = &P.mounts[i];
+    if (!(m->flags & MS_BIND)) continue;
+    m->srcfd = open(m->src, O_PATH | O_CLOEXEC);
+    if (m->srcfd < 0) fail("mount %s at %s: stat source", m->src, m->dst);
+  }
+  if (P.fifo) {
+    g_fifo = open(P.fifo, O_PATH | O_CLOEXEC);
+    if (g_fifo < 0) fail("open exec fifo %s", P.fifo);
+  }
   /* new or joined: our host uid is unmapped there; act as the namespace's root */
   if (g_in_userns) {
     if (setresgid(0, 0, 0) < 0) fail("become root in the user namespace (gid 0 unmapped?)");
@@ -945,18 +970,7 @@ __attribute__((noreturn)) static void init_main(void) {
   }
   if (P.hostname && sethostname(P.hostname, strlen(P.hostname)) < 0) fail("set hostname %s", P.hostname);
   if (P.domainname && setdomainname(P.domainname, strlen(P.domainname)) < 0) fail("set domainname %s", P.domainname);
-
-  /* Keep host mount events out and ours from leaking: rslave first (runc's default), the
-   * spec's rootfsPropagation is applied once the root is in place. */
-  if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0) fail("make / rslave");
-  if (mount(P.rootfs, P.rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) fail("bind rootfs %s", P.rootfs);
-  int root = open(P.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0) fail("open rootfs %s", P.rootfs);
   do_fsops(root);
-  if (P.fifo) {
-    g_fifo = open(P.fifo, O_PATH | O_CLOEXEC);
-    if (g_fifo < 0) fail("open exec fifo %s", P.fifo);
-  }
   /* like runc, create a missing cwd (before the root turns read-only); a cwd that resolves
    * outside the root is refused later by do_process() */
   if (P.cwd) {

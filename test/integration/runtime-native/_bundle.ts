@@ -21,8 +21,9 @@ export interface TestBundle {
 
 let applets: string[] | undefined;
 
-export function makeBundle(): TestBundle {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-rt-'));
+/** A bundle in a fresh temp dir, under `parent` (a leak-check scope's dir) when given. */
+export function makeBundle(parent: string = tmpdir()): TestBundle {
+  const dir = mkdtempSync(join(parent, 'berth-rt-'));
   const rootfs = join(dir, 'rootfs');
   for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp', 'etc', 'root', 'var']) mkdirSync(join(rootfs, d), { recursive: true });
   copyFileSync(BUSYBOX, join(rootfs, 'bin/busybox'));

@@ -13,10 +13,14 @@ import { execProcess } from '../../../src/runtime/exec.js';
 import { launchContainer, releaseContainer } from '../../../src/runtime/launch.js';
 import { validateSpec } from '../../../src/spec/validate.js';
 import type { Process } from '../../../src/spec/runtime.js';
-import { makeBundle, type TestBundle } from './_bundle.js';
+import { Scope, leakCheckFile } from '../../harness/index.js';
+import { makeBundle as makeBundleIn, type TestBundle } from './_bundle.js';
 import { mountsUnder, processesIn, withOut } from './_run.js';
 
 const root = process.getuid?.() === 0;
+const scope = new Scope('runtime-native-exec');
+leakCheckFile(scope);
+const makeBundle = () => makeBundleIn(scope.dir);
 
 describe('runtime-native: exec', { skip: root ? false : 'needs root (namespaces, mounts)' }, () => {
   let b: TestBundle;

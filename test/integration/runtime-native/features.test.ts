@@ -5,8 +5,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, existsSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, readlinkSync, rmdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { isBerthError } from '../../../src/errors/index.js';
@@ -14,10 +13,14 @@ import { dockerDefaultProfile } from '../../../src/runtime/seccomp/index.js';
 import { execProcess } from '../../../src/runtime/exec.js';
 import { launchContainer, releaseContainer } from '../../../src/runtime/launch.js';
 import { validateSpec } from '../../../src/spec/validate.js';
-import { makeBundle, type TestBundle } from './_bundle.js';
+import { Scope, leakCheckFile } from '../../harness/index.js';
+import { makeBundle as makeBundleIn, type TestBundle } from './_bundle.js';
 import { mountsUnder, processesIn, runScript, withOut } from './_run.js';
 
 const root = process.getuid?.() === 0;
+const scope = new Scope('runtime-native-features');
+leakCheckFile(scope);
+const makeBundle = () => makeBundleIn(scope.dir);
 const bundles: TestBundle[] = [];
 const cgroups: string[] = [];
 function bundle(): TestBundle {
@@ -39,12 +42,11 @@ describe('runtime-native: features', { skip: root ? false : 'needs root (namespa
 
   it('user namespace: id maps, root inside, devices bound from the host', async () => {
     const b = bundle();
-    // the mapped root must be able to reach the rootfs: mkdtemp made the bundle dir 0700
-    chmodSync(b.dir, 0o755);
+    // the bundle sits in 0700 temp dirs: the helper reaches it before it becomes the mapped root
     mkdirSync(join(b.rootfs, 'out')); // the rootfs is not owned by the mapped root: no mkdir inside
     // cgroup v1 cannot be mounted from a non-initial user namespace: the container's own
     // cgroup dirs are bound instead
-    const cg = `/sys/fs/cgroup/pids/berth-test-${randomBytes(4).toString('hex')}`;
+    const cg = `/sys/fs/cgroup/pids/${scope.uid('cg')}`;
     mkdirSync(cg);
     cgroups.push(cg);
     b.spec.linux!.namespaces!.push({ type: 'user' });
@@ -67,7 +69,6 @@ describe('runtime-native: features', { skip: root ? false : 'needs root (namespa
   it('joins an existing user namespace by path (user first) and creates the others in it', async () => {
     const mkUserBundle = () => {
       const b = bundle();
-      chmodSync(b.dir, 0o755);
       mkdirSync(join(b.rootfs, 'out'));
       noCgroupMount(b);
       return b;
@@ -250,7 +251,7 @@ describe('runtime-native: features', { skip: root ? false : 'needs root (namespa
 
   it('starts inside the given cgroups, with a cgroup namespace rooted there', async () => {
     const b = bundle();
-    const cg = `/sys/fs/cgroup/pids/berth-test-${randomBytes(4).toString('hex')}`;
+    const cg = `/sys/fs/cgroup/pids/${scope.uid('cg')}`;
     mkdirSync(cg);
     cgroups.push(cg);
     const r = await runScript(b, 'grep pids /proc/self/cgroup; ls /sys/fs/cgroup/pids/cgroup.procs; cat /sys/fs/cgroup/pids/cgroup.procs | wc -l', {

@@ -9,10 +9,14 @@ import { existsSync, readlinkSync } from 'node:fs';
 import { isBerthError } from '../../../src/errors/index.js';
 import { launchContainer, releaseContainer } from '../../../src/runtime/launch.js';
 import { validateSpec } from '../../../src/spec/validate.js';
-import { makeBundle, type TestBundle } from './_bundle.js';
+import { Scope, leakCheckFile } from '../../harness/index.js';
+import { makeBundle as makeBundleIn, type TestBundle } from './_bundle.js';
 import { mountsUnder, processesIn, runScript } from './_run.js';
 
 const root = process.getuid?.() === 0;
+const scope = new Scope('runtime-native-launch');
+leakCheckFile(scope);
+const makeBundle = () => makeBundleIn(scope.dir);
 const bundles: TestBundle[] = [];
 function bundle(): TestBundle {
   const b = makeBundle();
