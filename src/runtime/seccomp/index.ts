@@ -7,3 +7,4 @@ export { type HostArch } from './arch.js';
 export { dockerDefaultProfile, DOCKER_DEFAULT_PROFILE } from './docker-default.js';
 export { parseDockerProfile, resolveDockerProfile, type DockerProfile, type DockerSyscallRule, type ResolveOptions } from './docker-profile.js';
 export { seccompFeatures, type SeccompFeatures } from './features.js';
+export { seccompForContainer, type ContainerSeccompOptions } from './security-opt.js';
