@@ -72,8 +72,21 @@ export interface RunConfig {
   shmSize?: number;
   sysctls?: Record<string, string>;
   oomScoreAdj?: number;
-  /** "none" | "host" | a network name; networking decides the namespace. */
+  /** "none" | "host" | "container:<ref>" | a network name; networking decides the namespace. */
   networkMode?: string;
+  /** docker's --restart: no, on-failure[:N], always, unless-stopped. */
+  restart?: string;
+  /** --rm: remove the container once it has exited. */
+  autoRemove?: boolean;
+  /** --log-opt max-size (bytes) and max-file. */
+  logMaxSize?: number;
+  logMaxFiles?: number;
+  /** cgroup parent (default /berth, or $BERTH_CGROUP_PARENT). */
+  cgroupParent?: string;
+  /** --platform the image was chosen for ("linux/amd64"). */
+  platform?: string;
+  /** --runtime: berth, runc, crun or a path. */
+  runtime?: string;
 }
 
 /** The parts of an OCI image config that shape a container (image-spec config.md). */

@@ -11,6 +11,23 @@ import { registerPush } from './push.js';
 import { registerRmi } from './rmi.js';
 import { registerSave } from './save.js';
 import { registerTag } from './tag.js';
+// containers (issue 4)
+import { registerRun } from './run.js';
+import { registerCreate } from './create.js';
+import { registerStart } from './start.js';
+import { registerStop } from './stop.js';
+import { registerKill } from './kill.js';
+import { registerRestart } from './restart.js';
+import { registerRm } from './rm.js';
+import { registerPs } from './ps.js';
+import { registerLogs } from './logs.js';
+import { registerInspect } from './inspect.js';
+import { registerWait } from './wait.js';
+import { registerRename } from './rename.js';
+import { registerPause } from './pause.js';
+import { registerUpdate } from './update.js';
+import { registerVolume } from './volume.js';
+import { registerVersion } from './version.js';
 
 /**
  * Every berth command, as a function that adds itself to the program. A command sets a
@@ -31,4 +48,21 @@ export const COMMANDS: RegisterCommand[] = [
   registerLogout,
   registerSave,
   registerLoad,
+  // containers (issue 4)
+  registerRun,
+  registerCreate,
+  registerStart,
+  registerStop,
+  registerKill,
+  registerRestart,
+  registerRm,
+  registerPs,
+  registerLogs,
+  registerInspect,
+  registerWait,
+  registerRename,
+  registerPause,
+  registerUpdate,
+  registerVolume,
+  registerVersion,
 ];

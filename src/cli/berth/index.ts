@@ -22,6 +22,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--root <dir>', 'persistent state directory (images, snapshots, metadata)')
     .option('--state <dir>', 'per-boot state directory (running containers, sockets)')
     .option('-D, --debug', 'print debug information')
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s) })
     .hook('preAction', (cmd) => {

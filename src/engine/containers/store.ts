@@ -15,6 +15,10 @@ export interface ContainerState {
   finishedAt: string;
   restartCount: number;
   error: string;
+  /** While status is "removing": the pid of the berth process removing it (a dead one means a crashed rm). */
+  removingBy?: number;
+  /** The status before removal began. */
+  removingFrom?: ContainerStatus;
   health?: { status: 'starting' | 'healthy' | 'unhealthy'; failingStreak: number; log: { start: string; end: string; exitCode: number; output: string }[] };
 }
 
@@ -151,6 +155,11 @@ export class ContainerStore {
       this.#db.prepare('UPDATE containers SET state = ? WHERE id = ?').run(JSON.stringify(next), id);
       return next;
     });
+  }
+
+  /** Replace a container's stored config (docker update). */
+  updateConfig(id: string, config: RunConfig): void {
+    immediate(this.#db, () => this.#db.prepare('UPDATE containers SET config = ? WHERE id = ?').run(JSON.stringify(config), id));
   }
 
   rename(id: string, newName: string): void {

@@ -1,0 +1,224 @@
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BerthError, withCleanupError } from '../../errors/index.js';
+import { releaseImage, useImage } from '../../image/index.js';
+import { dockerDefaultProfile, parseDockerProfile } from '../../runtime/seccomp/index.js';
+import type { Mount, Namespace, Spec } from '../../spec/runtime.js';
+import { mountAll, unmountAll } from '../../sys/mount.js';
+import { writeFileAtomic } from '../../util/fs.js';
+import { newId } from '../../util/id.js';
+import { initialState, type ContainerRecord } from '../containers/store.js';
+import type { Engine } from '../engine.js';
+import { parseNetworkMode } from '../network.js';
+import type { ImageConfigView, MountRequest, RunConfig } from '../run-config.js';
+import { buildSpec, capabilitySet } from '../spec-builder.js';
+import { resolveUser } from '../user.js';
+import { hostHardLimits, hostsFile, readHostFile, statDevice } from './host-files.js';
+import { getImage, type GetImageOptions } from './image.js';
+import { initBinary } from './init-binary.js';
+import { parseRestartPolicy } from './restart-policy.js';
+import { refreshContainer } from './status.js';
+
+export interface CreateOptions extends GetImageOptions {
+  config: RunConfig;
+}
+
+/** A stack of undo steps, run in reverse; failures are attached to the original error. */
+class Undo {
+  #steps: (() => unknown)[] = [];
+  push(fn: () => unknown): void {
+    this.#steps.push(fn);
+  }
+  async run(err: unknown): Promise<never> {
+    let e = err;
+    for (const fn of this.#steps.reverse()) {
+      try {
+        await fn();
+      } catch (cleanupErr) {
+        e = withCleanupError(e, cleanupErr);
+      }
+    }
+    throw e;
+  }
+}
+
+function seccompFor(config: RunConfig): Spec['linux'] extends infer L ? (L extends { seccomp?: infer S } ? S | undefined : never) : never {
+  const opt = (config.securityOpt ?? []).map((o) => o.replace(':', '=')).find((o) => o.startsWith('seccomp='));
+  const caps = capabilitySet(config);
+  if (!opt) return dockerDefaultProfile({ capabilities: caps });
+  const value = opt.slice('seccomp='.length);
+  if (value === 'unconfined') return undefined;
+  let text: string;
+  try {
+    text = readHostFile(value, '\0');
+    if (text === '\0') throw new Error('cannot read the file');
+  } catch (err) {
+    throw BerthError.wrap(err, `opening seccomp profile (${value}) failed`, 'INVALID_ARGUMENT');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw BerthError.wrap(err, `decoding seccomp profile (${value}) failed`, 'INVALID_ARGUMENT');
+  }
+  return parseDockerProfile(json, { capabilities: caps });
+}
+
+function checkSecurityOpts(config: RunConfig): void {
+  for (const o of config.securityOpt ?? []) {
+    const key = o.split(/[=:]/, 1)[0];
+    if (!['seccomp', 'no-new-privileges', 'apparmor', 'label'].includes(key)) {
+      throw new BerthError('INVALID_ARGUMENT', `invalid --security-opt ${JSON.stringify(o)}`);
+    }
+  }
+}
+
+/**
+ * Create a container: find (or pull) the image, reserve the name, hold the image with a lease,
+ * prepare and mount a writable snapshot on its top layer, resolve user, volumes and devices,
+ * and write the OCI bundle. Nothing runs yet (docker's "created"). On any failure everything
+ * done so far is undone, the name included.
+ */
+export async function createContainer(engine: Engine, opts: CreateOptions): Promise<ContainerRecord> {
+  const config: RunConfig = { ...opts.config, mounts: [...(opts.config.mounts ?? [])] };
+  // Validate what needs no image first: a bad flag costs nothing.
+  if (config.restart) parseRestartPolicy(config.restart);
+  if (config.restart && config.restart !== 'no' && config.autoRemove) {
+    throw new BerthError('INVALID_ARGUMENT', 'conflicting options: cannot specify both --restart and --rm');
+  }
+  checkSecurityOpts(config);
+  const net = parseNetworkMode(config.networkMode);
+  if (net.kind === 'network' && !engine.network) {
+    throw new BerthError('NOT_IMPLEMENTED', `network ${JSON.stringify(net.name)}: no network plugins are wired in yet; use --network none, host or container:<name>`);
+  }
+  for (const m of config.mounts ?? []) {
+    if (m.type === 'bind') {
+      if (!m.source || !m.source.startsWith('/')) throw new BerthError('INVALID_ARGUMENT', `invalid mount config for type "bind": source ${JSON.stringify(m.source ?? '')} must be an absolute path`);
+      if (!existsSync(m.source)) throw new BerthError('INVALID_ARGUMENT', `invalid mount config for type "bind": bind source path does not exist: ${m.source}`);
+    }
+  }
+  const devices = (config.devices ?? []).map(statDevice);
+  const driver = engine.runtime(config.runtime);
+  const img = await getImage(engine, config.image, opts);
+  const imageConfig = (img.config.config ?? {}) as ImageConfigView;
+  if (!config.stopSignal && imageConfig.StopSignal) config.stopSignal = imageConfig.StopSignal;
+
+  const id = newId();
+  const paths = engine.paths(id);
+  const snapshotKey = `container-${id}`;
+  const undo = new Undo();
+  const rec = engine.containers.insert({
+    id,
+    ...(config.name ? { name: config.name } : {}),
+    image: config.image,
+    imageId: img.id,
+    created: new Date().toISOString(),
+    config,
+    state: initialState(),
+    snapshotKey,
+    runtime: driver.name,
+    labels: { ...(imageConfig.Labels ?? {}), ...(config.labels ?? {}) },
+  });
+  undo.push(() => engine.containers.remove(id));
+  try {
+    const lease = useImage(engine.images, `container/${id}`, img);
+    undo.push(() => releaseImage(engine.images, `container/${id}`));
+    lease.add({ kind: 'snapshot', key: snapshotKey });
+
+    mkdirSync(paths.rootfs, { recursive: true, mode: 0o700 });
+    undo.push(() => rmSync(paths.dir, { recursive: true, force: true }));
+    const parent = img.chainIds[img.chainIds.length - 1];
+    const mounts = await engine.snapshotter.prepare(snapshotKey, parent, { 'berth.container': id });
+    undo.push(() => engine.snapshotter.remove(snapshotKey));
+    await mountAll(mounts, paths.rootfs);
+    undo.push(() => unmountAll(paths.rootfs));
+
+    const user = resolveUser(paths.rootfs, config.user || imageConfig.User, config.groupAdd);
+    const volumePaths = resolveVolumes(engine, id, config, imageConfig, undo);
+    const joinNamespaces: Namespace[] = [];
+    if (net.kind === 'container') {
+      const other = refreshContainer(engine, engine.containers.find(net.ref));
+      if (other.state.status !== 'running' || !other.state.pid) {
+        throw new BerthError('FAILED_PRECONDITION', `cannot join network of a non running container: ${net.ref}`);
+      }
+      joinNamespaces.push({ type: 'network', path: `/proc/${other.state.pid}/ns/net` });
+    }
+    const spec = buildSpec({
+      id,
+      config: { ...config, devices },
+      image: imageConfig,
+      rootfs: paths.rootfs,
+      user,
+      volumePaths,
+      joinNamespaces,
+      hostHardLimits: hostHardLimits(),
+      ...(config.init ? { initPath: initBinary() } : {}),
+      seccomp: seccompFor(config),
+    });
+    spec.linux!.cgroupsPath = `${config.cgroupParent || engine.cgroupParent}/${id}`;
+    spec.annotations = { ...spec.annotations, 'berth.container.id': id, 'berth.container.name': rec.name };
+    addEtcFiles(spec, paths.dir, config, net.kind);
+    writeFileAtomic(paths.config, JSON.stringify(spec));
+    return rec;
+  } catch (err) {
+    return undo.run(err);
+  }
+}
+
+/** /etc/hostname, /etc/hosts and /etc/resolv.conf, bind-mounted from the bundle as docker does. */
+function addEtcFiles(spec: Spec, dir: string, config: RunConfig, net: string): void {
+  const hostname = spec.hostname ?? '';
+  const files: [string, string][] = [
+    ['hostname', `${hostname}\n`],
+    ['hosts', net === 'host' ? readHostFile('/etc/hosts', hostsFile(hostname)) : hostsFile(hostname)],
+    ['resolv.conf', net === 'none' ? '' : readHostFile('/etc/resolv.conf')],
+  ];
+  const taken = new Set((spec.mounts ?? []).map((m) => m.destination));
+  for (const [name, content] of files) {
+    const dest = `/etc/${name}`;
+    if (taken.has(dest)) continue;
+    writeFileSync(join(dir, name), content, { mode: 0o644 });
+    const m: Mount = { destination: dest, type: 'bind', source: join(dir, name), options: ['rbind', 'rprivate', config.readOnly ? 'ro' : 'rw'] };
+    spec.mounts!.push(m);
+  }
+}
+
+/**
+ * Named volumes (created on first use, as docker does), anonymous ones for `-v /path` and for
+ * the image's VOLUMEs not covered by a mount; each referenced by this container.
+ */
+function resolveVolumes(engine: Engine, id: string, config: RunConfig, image: ImageConfigView, undo: Undo): Record<string, string> {
+  const out: Record<string, string> = {};
+  const mounts = config.mounts ?? [];
+  const targets = new Set(mounts.map((m) => m.target.replace(/\/+$/, '') || '/'));
+  for (const v of Object.keys(image.Volumes ?? {})) {
+    const t = v.replace(/\/+$/, '') || '/';
+    if (!targets.has(t)) mounts.push({ type: 'volume', target: t } satisfies MountRequest);
+  }
+  config.mounts = mounts;
+  const created: string[] = [];
+  undo.push(() => {
+    engine.volumes.release(id);
+    for (const name of created) engine.volumes.remove(name, true);
+  });
+  for (const m of mounts) {
+    if (m.type !== 'volume') continue;
+    const existed = m.source ? safeExists(engine, m.source) : false;
+    const vol = engine.volumes.create(m.source ? { name: m.source } : { anonymous: true });
+    if (!existed) created.push(vol.name);
+    m.source = vol.name;
+    engine.volumes.reference(vol.name, id);
+    out[vol.name] = vol.mountpoint;
+  }
+  return out;
+}
+
+function safeExists(engine: Engine, name: string): boolean {
+  try {
+    engine.volumes.get(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+

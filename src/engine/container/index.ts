@@ -1,0 +1,18 @@
+export { createContainer, type CreateOptions } from './create.js';
+export { getImage, type PullPolicy, type GetImageOptions } from './image.js';
+export { startContainer, type StartOptions, type StartResult } from './start.js';
+export { stopContainer, type StopOptions } from './stop.js';
+export { killContainer } from './kill.js';
+export { restartContainer } from './restart.js';
+export { removeContainer, type RemoveOptions } from './remove.js';
+export { waitContainer, waitStopped } from './wait.js';
+export { listContainers, statusText, humanDuration, type ListOptions } from './list.js';
+export { inspectContainer, containerView } from './inspect.js';
+export { containerLogs, type LogsOptions } from './logs.js';
+export { renameContainer } from './rename.js';
+export { pauseContainer, unpauseContainer } from './pause.js';
+export { updateContainer, type UpdateRequest } from './update.js';
+export { refreshContainer } from './status.js';
+export { parseSignalName } from './signal.js';
+export { parseRestartPolicy } from './restart-policy.js';
+export { containerPaths } from './paths.js';

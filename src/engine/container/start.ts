@@ -1,0 +1,99 @@
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { BerthError } from '../../errors/index.js';
+import { isMounted, mountAll } from '../../sys/mount.js';
+import { attach, killMonitor, monitorFiles, startMonitor, type MonitorAttach } from '../monitor/index.js';
+import type { ContainerRecord } from '../containers/store.js';
+import type { Engine } from '../engine.js';
+import { parseRestartPolicy } from './restart-policy.js';
+import { refreshContainer } from './status.js';
+
+export interface StartOptions {
+  /**
+   * Attach to the monitor before the container starts (docker `start -a`, `run` without -d):
+   * no output is lost. The returned attach is the caller's to read and destroy.
+   */
+  attach?: boolean;
+}
+
+export interface StartResult {
+  container: ContainerRecord;
+  attach?: MonitorAttach;
+}
+
+/**
+ * Start a created or exited container: its monitor runs `<runtime> create`, then `start` (at
+ * once, or after the caller attached). A running container is left as it is (docker's start).
+ */
+export async function startContainer(engine: Engine, ref: string, opts: StartOptions = {}): Promise<StartResult> {
+  let rec = refreshContainer(engine, engine.containers.find(ref));
+  const what = `start container ${JSON.stringify(rec.name)}`;
+  if (rec.state.status === 'running' || rec.state.status === 'restarting') return { container: rec };
+  if (rec.state.status === 'paused') throw new BerthError('FAILED_PRECONDITION', `${what}: cannot start a paused container, try unpause instead`);
+  if (rec.state.status === 'removing' || rec.state.status === 'dead') throw new BerthError('FAILED_PRECONDITION', `${what}: the container is being removed`);
+  const paths = engine.paths(rec.id);
+  const driver = engine.runtime(rec.config.runtime);
+  const files = monitorFiles(paths.dir);
+  // What the last run left: its exit status and the runtime's state of the old init.
+  for (const f of [files.exit, files.containerPid, files.runtimeLog]) rmSync(f, { force: true });
+  if (existsSync(join(driver.root, rec.id))) await driver.delete(rec.id, true);
+  if (!isMounted(paths.rootfs)) {
+    // the state dir is per boot: after a reboot the rootfs is mounted again
+    mkdirSync(paths.rootfs, { recursive: true, mode: 0o700 });
+    await mountAll(await engine.snapshotter.mounts(rec.snapshotKey), paths.rootfs);
+  }
+  if (!existsSync(paths.config)) throw new BerthError('FAILED_PRECONDITION', `${what}: its bundle ${paths.config} is gone; remove and create it again`);
+  mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
+  const c = rec.config;
+  let handle;
+  try {
+    handle = await startMonitor({
+      id: rec.id,
+      bundle: paths.bundle,
+      runtimePath: driver.path,
+      runtimeRoot: driver.root,
+      stateDir: paths.dir,
+      terminal: !!c.tty,
+      stdin: !!c.openStdin,
+      logPath: paths.log,
+      ...(c.logMaxSize ? { logMaxSize: c.logMaxSize } : {}),
+      ...(c.logMaxFiles ? { logMaxFiles: c.logMaxFiles } : {}),
+      ...(c.restart && c.restart !== 'no' ? { restart: parseRestartPolicy(c.restart) } : {}),
+      start: !opts.attach,
+    });
+  } catch (err) {
+    markFailed(engine, rec, err);
+    throw BerthError.wrap(err, what);
+  }
+  let a: MonitorAttach | undefined;
+  let pid = handle.containerPid;
+  if (opts.attach) {
+    try {
+      a = await attach(paths.dir, rec.name);
+      pid = await a.start();
+    } catch (err) {
+      a?.destroy();
+      // the created init must not stay: the monitor kills it, writes the exit file and goes
+      killMonitor(paths.dir);
+      markFailed(engine, rec, err);
+      throw BerthError.wrap(err, what);
+    }
+  }
+  const state = engine.containers.updateState(rec.id, (s) => ({
+    ...s,
+    status: 'running',
+    pid,
+    exitCode: 0,
+    oomKilled: false,
+    error: '',
+    startedAt: new Date().toISOString(),
+    finishedAt: '',
+  }));
+  rec = { ...rec, state };
+  return { container: rec, ...(a ? { attach: a } : {}) };
+}
+
+function markFailed(engine: Engine, rec: ContainerRecord, err: unknown): void {
+  const msg = err instanceof Error ? err.message : String(err);
+  engine.containers.updateState(rec.id, (s) => ({ ...s, status: s.startedAt ? 'exited' : 'created', exitCode: 128, error: msg }));
+}

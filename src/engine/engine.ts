@@ -1,0 +1,91 @@
+import { join } from 'node:path';
+import type { ImageDeps } from '../image/index.js';
+import { openImageDeps, openSnapshotUnpacker, type SnapshotUnpacker } from '../image/index.js';
+import type { Snapshotter } from '../snapshot/index.js';
+import { openDatabase, type Db } from '../util/sqlite.js';
+import { ContainerStore } from './containers/store.js';
+import { containerPaths } from './container/paths.js';
+import type { NetworkManager } from './network.js';
+import { runtimeDriver, type RuntimeDriver } from './runtime-driver.js';
+import { VolumeStore } from './volumes/store.js';
+
+export interface EngineOptions {
+  /** Persistent state: images, snapshots, metadata, logs, volumes. */
+  root: string;
+  /** Per-boot state: bundles, mounted rootfs, monitors' sockets, runtime state. */
+  state: string;
+  /** The default runtime (`--runtime` per container overrides): berth, runc, crun or a path. */
+  defaultRuntime?: string;
+  /** CNI networking; absent: only none, host and container:<x>. */
+  network?: NetworkManager;
+  /** Parent cgroup of containers (default "/berth", or $BERTH_CGROUP_PARENT). */
+  cgroupParent?: string;
+  /** Print a warning (pull progress, cleanup notes). */
+  warn?: (message: string) => void;
+}
+
+/**
+ * The engine: one object per process over a root and a state dir, holding the stores and the
+ * drivers; each container operation is a function in `container/` that takes it. No
+ * transport here: the CLI, the Docker API and the CRI are adapters over the same calls.
+ */
+export class Engine {
+  readonly root: string;
+  readonly state: string;
+  readonly network: NetworkManager | undefined;
+  readonly cgroupParent: string;
+  readonly warn: (message: string) => void;
+  readonly #defaultRuntime: string | undefined;
+  #db: Db | undefined;
+  #containers: ContainerStore | undefined;
+  #volumes: VolumeStore | undefined;
+  #images: ImageDeps | undefined;
+  #unpacker: SnapshotUnpacker | undefined;
+  #runtimes = new Map<string, RuntimeDriver>();
+
+  constructor(opts: EngineOptions) {
+    this.root = opts.root;
+    this.state = opts.state;
+    this.network = opts.network;
+    this.cgroupParent = opts.cgroupParent ?? process.env.BERTH_CGROUP_PARENT ?? '/berth';
+    this.warn = opts.warn ?? (() => {});
+    this.#defaultRuntime = opts.defaultRuntime;
+  }
+
+  get db(): Db {
+    return (this.#db ??= openDatabase(join(this.root, 'metadata.db')));
+  }
+
+  get containers(): ContainerStore {
+    return (this.#containers ??= new ContainerStore(this.db));
+  }
+
+  get volumes(): VolumeStore {
+    return (this.#volumes ??= new VolumeStore(this.db, this.root));
+  }
+
+  /** Image deps (registry client, content, image store) with the snapshot unpacker: opened on first use. */
+  get images(): ImageDeps {
+    return (this.#images ??= openImageDeps(this.root, { unpacker: this.unpacker }));
+  }
+
+  get unpacker(): SnapshotUnpacker {
+    return (this.#unpacker ??= openSnapshotUnpacker(this.root));
+  }
+
+  get snapshotter(): Snapshotter {
+    return this.unpacker.snapshotter;
+  }
+
+  /** The driver for a runtime name (container's `--runtime`, else the engine's default). */
+  runtime(name?: string): RuntimeDriver {
+    const n = name || this.#defaultRuntime || process.env.BERTH_RUNTIME || 'berth';
+    let d = this.#runtimes.get(n);
+    if (!d) this.#runtimes.set(n, (d = runtimeDriver(n, this.state)));
+    return d;
+  }
+
+  paths(id: string) {
+    return containerPaths(this.root, this.state, id);
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * The engine: containers and volumes over images, snapshots, the runtime drivers and the
+ * per-container monitor. docs/engine.md.
+ */
+export { Engine, type EngineOptions } from './engine.js';
+export * from './container/index.js';
+export type { RuntimeDriver, RuntimeState } from './runtime-driver.js';
+export { runtimeDriver, CommandRuntimeDriver } from './runtime-driver.js';
+export type { NetworkManager, NetworkAttachment, NetworkSetupOptions, NetworkMode } from './network.js';
+export { parseNetworkMode } from './network.js';
+export type { RunConfig, MountRequest, DeviceRequest, Ulimit } from './run-config.js';
+export type { ContainerRecord, ContainerState, ContainerStatus } from './containers/store.js';
+export type { Volume } from './volumes/store.js';
+export { startFailureKind, type StartFailureKind } from './start-failure.js';

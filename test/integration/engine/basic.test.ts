@@ -1,0 +1,105 @@
+// berth run / ps / logs / stop / rm end to end: exit codes, detached containers, --rm leaving nothing.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { engineEnv, leftovers, type EngineEnv } from './_env.js';
+
+const { ready } = engineEnv('basic');
+let e: EngineEnv;
+
+test('setup', async () => {
+  e = await ready;
+});
+
+test('run --rm prints the output and exits 0, leaving nothing', async () => {
+  const r = await e.berth(['run', '--rm', e.image, 'echo', 'hi']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'hi\n');
+  assert.deepEqual(leftovers(e), []);
+  assert.equal(await e.ok(['ps', '-aq']), '');
+});
+
+test('exit codes: the container\'s, 125 unknown image, 127 command not found, 126 not executable', async () => {
+  let r = await e.berth(['run', '--rm', e.image, 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+  assert.equal(r.code, 3);
+  assert.equal(r.stdout, 'out\n');
+  assert.equal(r.stderr, 'err\n');
+  r = await e.berth(['run', '--rm', '--pull', 'never', `${e.registry.host}/nosuch:latest`, 'true']);
+  assert.equal(r.code, 125);
+  assert.match(r.stderr, /No such image/);
+  r = await e.berth(['run', '--rm', `${e.registry.host}/nosuch:latest`, 'true']);
+  assert.equal(r.code, 125, r.stderr);
+  r = await e.berth(['run', '--rm', e.image, 'nosuchcmd']);
+  assert.equal(r.code, 127, r.stderr);
+  assert.match(r.stderr, /nosuchcmd.*not found/);
+  r = await e.berth(['run', '--rm', e.image, '/etc/passwd']);
+  assert.equal(r.code, 126, r.stderr);
+  // the init (pid 1 of its namespace) ignores signals it has no handler for, except from outside
+  r = await e.berth(['run', '--rm', e.image, 'sh', '-c', 'sleep 100 & kill -9 $!; wait $!']);
+  assert.equal(r.code, 137);
+  assert.equal(await e.ok(['ps', '-aq']), '');
+  assert.deepEqual(leftovers(e), []);
+});
+
+test('run -d, ps, logs -f, stop (TERM trapped), inspect, rm', async () => {
+  const id = await e.ok(['run', '-d', '--name', 'web', e.image, 'sh', '-c', 'trap "echo bye; exit 0" TERM; echo started; while true; do sleep 0.1; done']);
+  assert.match(id, /^[0-9a-f]{64}$/);
+  assert.equal(await e.ok(['ps', '--format', '{{.Names}} {{.State}}']), 'web running');
+  assert.equal(await e.ok(['ps', '-q']), id.slice(0, 12));
+  // logs -f ends when the container stops
+  const follow = e.berth(['logs', '-f', 'web']);
+  await waitFor(async () => (await e.ok(['logs', 'web'])).includes('started'));
+  const t0 = Date.now();
+  assert.equal(await e.ok(['stop', id.slice(0, 8)]), id.slice(0, 8));
+  assert.ok(Date.now() - t0 < 5000, 'the trapped TERM ends it well before the timeout');
+  const f = await follow;
+  assert.equal(f.code, 0);
+  assert.equal(f.stdout, 'started\nbye\n');
+  const st = JSON.parse(await e.ok(['inspect', 'web']))[0];
+  assert.equal(st.Id, id);
+  assert.equal(st.Name, '/web');
+  assert.equal(st.State.Status, 'exited');
+  assert.equal(st.State.Running, false);
+  assert.equal(st.State.ExitCode, 0);
+  assert.equal(await e.ok(['ps']), 'CONTAINER ID   IMAGE   COMMAND   CREATED   STATUS   PORTS   NAMES');
+  assert.match(await e.ok(['ps', '-a', '--format', '{{.Status}}']), /^Exited \(0\) /);
+  assert.equal(await e.ok(['rm', 'web']), 'web');
+  assert.deepEqual(leftovers(e), []);
+});
+
+test('stop sends SIGKILL after -t when the signal is ignored', async () => {
+  await e.ok(['run', '-d', '--name', 'stubborn', e.image, 'sh', '-c', 'trap "" TERM; while true; do sleep 0.1; done']);
+  const t0 = Date.now();
+  await e.ok(['stop', '-t', '1', 'stubborn']);
+  const ms = Date.now() - t0;
+  assert.ok(ms >= 900, `stopped after ${ms} ms`);
+  assert.equal(await e.ok(['inspect', '-f', '{{.State.ExitCode}}', 'stubborn']), '137');
+  await e.ok(['rm', 'stubborn']);
+});
+
+test('rm of a running container needs -f; rm -f kills it', async () => {
+  await e.ok(['run', '-d', '--name', 'busy', e.image, 'sleep', '1000']);
+  const r = await e.berth(['rm', 'busy']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /stop the container before removing or force remove/);
+  await e.ok(['rm', '-f', 'busy']);
+  assert.equal(await e.ok(['ps', '-aq']), '');
+  assert.deepEqual(leftovers(e), []);
+});
+
+test('name in use: a clear error and nothing left', async () => {
+  await e.ok(['create', '--name', 'dup', e.image, 'true']);
+  const r = await e.berth(['run', '--name', 'dup', e.image, 'true']);
+  assert.equal(r.code, 125);
+  assert.match(r.stderr, /"\/dup" is already in use/);
+  assert.equal((await e.ok(['ps', '-aq'])).split('\n').length, 1);
+  await e.ok(['rm', 'dup']);
+  assert.deepEqual(leftovers(e), []);
+});
+
+async function waitFor(fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
