@@ -21,9 +21,27 @@ type Form = 'run' | 'lifecycle';
 interface Subject {
   rt: OciRuntime;
   root: string;
-  /** Set at a form's first failure; that form of the implementation is not driven again. */
-  failed: Partial<Record<Form, { at: string; error: string }>>;
+  /** Why a form is not driven any more: its probe failed, or too many of its runs did. */
+  disabled: Partial<Record<Form, string>>;
+  /** Failed containers per case (a failed iteration or batch gives no sample). */
+  failures: Record<string, { count: number; first: string }>;
+  /** Containers attempted per case (warm-ups excluded). */
+  attempts: Record<string, number>;
   samples: Record<string, number[]>;
+}
+
+/**
+ * A flaky failure is counted and the measurement goes on; a form is given up for a runtime
+ * once more than this share of its attempts in a case failed (after at least 3 failures).
+ */
+const GIVE_UP_SHARE = 0.2;
+
+function recordAttempt(s: Subject, form: Form, k: string, attempts: number, failed: number, first?: string): void {
+  s.attempts[k] = (s.attempts[k] ?? 0) + attempts;
+  if (!failed || first === undefined) return;
+  const f = (s.failures[k] ??= { count: 0, first });
+  f.count += failed;
+  if (f.count >= 3 && f.count > s.attempts[k] * GIVE_UP_SHARE) s.disabled[form] = `${f.count} of ${s.attempts[k]} failed, first: ${f.first}`;
 }
 
 let seq = 0;
@@ -126,7 +144,7 @@ export const runtimeSuite: Suite = {
         continue;
       }
       const root = join(dir, `root-${rt.name}`);
-      const s: Subject = { rt, root, samples: {}, failed: {} };
+      const s: Subject = { rt, root, samples: {}, disabled: {}, failures: {}, attempts: {} };
       defer(`delete leftover ${rt.name} containers`, () => deleteAll(s));
       subjects.push(s);
     }
@@ -137,20 +155,24 @@ export const runtimeSuite: Suite = {
     for (const s of subjects) {
       for (const form of forms) {
         const r = await once(s, form, bundle);
-        if ('error' in r) s.failed[form] = { at: 'probe', error: r.error };
+        if ('error' in r) s.disabled[form] = r.error;
         ctx.log(`runtime: probe ${s.rt.name} (${form}): ${'error' in r ? `failed: ${r.error}` : `ok (${r.ms.toFixed(1)} ms)`}`);
       }
     }
-    const live = (form: Form): Subject[] => subjects.filter((x) => !x.failed[form]);
+    const live = (form: Form): Subject[] => subjects.filter((x) => !x.disabled[form]);
 
     const warmup = 3;
     for (const form of forms) {
       ctx.log(`runtime: ${form} form, sequential, ${opts.iterations} iterations`);
       for (let i = -warmup; i < opts.iterations; i++) {
         for (const s of rotate(live(form), i)) {
+          if (s.disabled[form]) continue;
           const r = await once(s, form, bundle);
-          if ('error' in r) s.failed[form] = { at: key(form, 'seq'), error: r.error };
-          else if (i >= 0) (s.samples[key(form, 'seq')] ??= []).push(r.ms);
+          if ('error' in r) recordAttempt(s, form, key(form, 'seq'), 1, 1, r.error);
+          else if (i >= 0) {
+            (s.samples[key(form, 'seq')] ??= []).push(r.ms);
+            recordAttempt(s, form, key(form, 'seq'), 1, 0);
+          }
         }
       }
     }
@@ -158,16 +180,20 @@ export const runtimeSuite: Suite = {
       ctx.log(`runtime: ${form} form, ${opts.concurrency} at once, ${opts.rounds} rounds`);
       for (let round = 0; round < opts.rounds; round++) {
         for (const s of rotate(live(form), round)) {
+          if (s.disabled[form]) continue;
           const t0 = nowMs();
           const results = await Promise.all(Array.from({ length: opts.concurrency }, () => once(s, form, bundle)));
           const ms = nowMs() - t0;
           const bad = results.find((r): r is { error: string } => 'error' in r);
           if (bad) {
+            // The batch's wall time is not a sample: it did not start all of its containers.
             const n = results.filter((r) => 'error' in r).length;
-            s.failed[form] = { at: key(form, 'par'), error: `${n} of ${opts.concurrency} failed, first: ${bad.error}` };
-            ctx.log(`runtime: ${s.rt.name}: ${form} form, ${opts.concurrency} at once: ${s.failed[form]!.error}`);
+            recordAttempt(s, form, key(form, 'par'), opts.concurrency, n, bad.error);
+            ctx.log(`runtime: ${s.rt.name}: ${form} form, ${opts.concurrency} at once: ${n} failed, first: ${bad.error}`);
+          } else {
+            (s.samples[key(form, 'par')] ??= []).push(ms);
+            recordAttempt(s, form, key(form, 'par'), opts.concurrency, 0);
           }
-          else (s.samples[key(form, 'par')] ??= []).push(ms);
         }
       }
     }
@@ -196,14 +222,14 @@ export const runtimeSuite: Suite = {
       for (const s of subjects) {
         const samples = s.samples[k] ?? [];
         const note = s.rt.wrapped ? 'inside the unshare+sh wrapper' : undefined;
-        const failed = s.failed[form];
-        // A failure is reported in the case where it happened; a later case of the same form
-        // was not run.
-        if (failed && samples.length === 0) {
-          const where = failed.at === k || failed.at === 'probe' ? '' : 'not run after an earlier failure: ';
-          c.rows.push(failedRow(s.rt.name, `${where}${failed.error}`));
-        } else if (failed && failed.at === k) c.rows.push({ ...okRow(s.rt.name, samples), note: `then failed: ${failed.error}` });
-        else c.rows.push(okRow(s.rt.name, samples, note ? { note } : {}));
+        const f = s.failures[k];
+        const failNote = f ? `${f.count} of ${s.attempts[k]} containers failed, first: ${f.first}` : undefined;
+        if (samples.length === 0) {
+          c.rows.push(failedRow(s.rt.name, failNote ?? `not run: ${s.disabled[form] ?? 'no sample'}`));
+        } else {
+          const all = [note, failNote].filter(Boolean).join('; ');
+          c.rows.push(okRow(s.rt.name, samples, all ? { note: all } : {}));
+        }
       }
       for (const r of rows.values()) c.rows.push(r);
       if (k.endsWith('/seq')) {
