@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError } from '../../errors/index.js';
 import { monitorFiles } from './paths.js';
+import { runtimeMessage, type MonitorFailure } from './runtime-error.js';
 import type { ExitStatus } from './types.js';
 
 /** The exit file of a finished monitor, or undefined while the container still runs. */
@@ -14,7 +15,16 @@ export function readExit(stateDir: string): ExitStatus | undefined {
     throw BerthError.wrap(err, `read exit status in ${JSON.stringify(stateDir)}`);
   }
   try {
-    return JSON.parse(text) as ExitStatus;
+    const st = JSON.parse(text) as ExitStatus;
+    // a failed restart records the monitor's failure report (JSON) as the error
+    if (st.error?.startsWith('{')) {
+      try {
+        st.error = `restart: ${runtimeMessage(JSON.parse(st.error) as MonitorFailure)}`;
+      } catch {
+        /* keep it as written */
+      }
+    }
+    return st;
   } catch {
     throw new BerthError('INTERNAL', `read exit status in ${JSON.stringify(stateDir)}: malformed ${JSON.stringify(text)}`);
   }

@@ -246,6 +246,16 @@ describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
     assert.equal(st.oomKilled, true);
   });
 
+  it('a restart whose create fails ends with the runtime message in the exit file', async () => {
+    const o = setup('refail', ['sh', '-c', 'sleep 0.3; exit 1'], { start: true, restart: 'on-failure' });
+    const h = await startMonitor(o);
+    rmSync(join(o.bundle, 'config.json')); // read at create only: the running container is fine
+    const st = await waitExit(o.stateDir);
+    assert.equal(st.exitCode, 1);
+    assert.match(st.error ?? '', /^restart: .*config\.json/);
+    await waitGone(h.monitorPid);
+  });
+
   it('restart always stops restarting after NO_RESTART (docker stop)', async () => {
     const o = setup('always', ['sh', '-c', 'echo up; sleep 0.05'], { start: true, restart: 'always' });
     const h = await startMonitor(o);
