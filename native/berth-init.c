@@ -766,7 +766,7 @@ static int g_console = -1;
 
 /* Create the pty inside the container (its own devpts), hand the master out, make the slave
  * the controlling terminal and stdio (like runc: the master goes to --console-socket). */
-static void do_terminal(void) {
+static void do_terminal(int console) {
   int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) fail("open /dev/ptmx in the container");
   int unlock = 0;
@@ -781,6 +781,13 @@ static void do_terminal(void) {
   char name[64] = "/dev/ptmx";
   if (ioctl(master, TIOCGPTN, &ptn) == 0) snprintf(name, sizeof name, "/dev/pts/%d", ptn);
   if (fchown(slave, P.uid, (gid_t)-1) < 0 && errno != EINVAL) fail("chown pty slave");
+  if (console) {
+    /* config.md "terminal": the slave also appears as /dev/console (runc binds it there) */
+    int c = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (c < 0 && errno != EEXIST) fail("create /dev/console");
+    if (c >= 0) close(c);
+    if (mount(fdpath(slave), "/dev/console", NULL, MS_BIND, NULL) < 0) fail("bind the pty to /dev/console");
+  }
   if (g_console >= 0) {
     send_fd(g_console, master, name);
     close(g_console);
@@ -874,6 +881,30 @@ static const char *getenv_plan(const char *k) {
   for (int i = 0; i < P.nenv; i++)
     if (!strncmp(P.env[i], k, l) && P.env[i][l] == '=') return P.env[i] + l + 1;
   return NULL;
+}
+
+/* Like runc: without HOME in the env, take the user's home from the container's /etc/passwd. */
+static void default_home(void) {
+  if (getenv_plan("HOME") || P.nenv + 2 >= (int)(sizeof P.env / sizeof P.env[0])) return;
+  const char *home = "/";
+  static char line[1024], val[1100];
+  FILE *f = fopen("/etc/passwd", "re");
+  while (f && fgets(line, sizeof line, f)) {
+    char *fld[7];
+    int n = 0;
+    for (char *p = line; n < 7 && p; n++) {
+      fld[n] = p;
+      p = strchr(p, ':');
+      if (p) *p++ = 0;
+    }
+    if (n == 7 && strtoul(fld[2], NULL, 10) == P.uid && fld[5][0]) {
+      home = fld[5];
+      break;
+    }
+  }
+  if (f) fclose(f);
+  snprintf(val, sizeof val, "HOME=%s", home);
+  P.env[P.nenv++] = val;
 }
 
 /* Resolve args[0] like execvp, with the container's PATH, before reporting success. */
@@ -984,8 +1015,9 @@ __attribute__((noreturn)) static void init_main(void) {
   do_pivot(root);
   close(root);
   do_paths();
-  if (P.terminal) do_terminal();
+  if (P.terminal) do_terminal(1);
   do_process(0);
+  default_home();
   char *exe = lookup_exe();
   /* The outer process exits after CREATED: do not die with it. */
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
@@ -1255,8 +1287,9 @@ __attribute__((noreturn)) static void outer_exec(void) {
       if (fd < 0 || write(fd, b, strlen(b)) < 0) fail("set oomScoreAdj %d (lowering it needs CAP_SYS_RESOURCE)", P.oom);
       close(fd);
     }
-    if (P.terminal) do_terminal();
+    if (P.terminal) do_terminal(0);
     do_process(0);
+    default_home();
     char *exe = lookup_exe();
     if (P.detach) prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     final_exec(exe);

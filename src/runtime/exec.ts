@@ -71,6 +71,9 @@ function statExists(p: string): boolean {
  */
 export async function execProcess(opts: ExecOptions): Promise<{ pid: number; wait?: () => Promise<number> }> {
   const seccomp = seccompFor(opts.spec, opts.seccompBpf, opts.seccompFlags);
+  if (opts.process.terminal && !opts.consoleSocket && opts.detach) {
+    throw new BerthError('INVALID_ARGUMENT', 'exec: a terminal needs a console socket when the process runs detached');
+  }
   const ops = compileExecPlan({
     pid: opts.pid,
     process: opts.process,

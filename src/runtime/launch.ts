@@ -73,6 +73,10 @@ export function readHostCgroupMounts(): HostCgroupMount[] {
  */
 export async function launchContainer(opts: LaunchOptions): Promise<Launched> {
   const spec = opts.spec;
+  if (spec.process?.terminal && !opts.consoleSocket && !opts.foreground) {
+    // nobody would hold the pty master once create returns (runc refuses this too)
+    throw new BerthError('INVALID_ARGUMENT', 'process.terminal needs a console socket when the container runs detached');
+  }
   const hooks = !!(opts.onCreateRuntime || opts.onCreateContainer);
   const needCgroups = (spec.mounts ?? []).some((m) => m.type === 'cgroup' || m.type === 'cgroup2');
   const seccomp = seccompFor(opts.spec, opts.seccompBpf, opts.seccompFlags);

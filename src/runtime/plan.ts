@@ -226,7 +226,8 @@ export function processOps(proc: Process): PlanOp[] {
   if (proc.noNewPrivileges) ops.push(['NONEWPRIVS']);
   ops.push(['USER', proc.user.uid, proc.user.gid]);
   ops.push(['GROUPS', ...(proc.user.additionalGids ?? [])]);
-  if (proc.user.umask !== undefined) ops.push(['UMASK', proc.user.umask]);
+  // runc's default when the spec has none
+  ops.push(['UMASK', proc.user.umask ?? 0o022]);
   const caps = proc.capabilities;
   if (caps) {
     ops.push([

@@ -113,15 +113,25 @@ describe('runtime-native: features', { skip: root ? false : 'needs root (namespa
     await once(recv.stdout!, 'data');
     b.spec.process!.terminal = true;
     b.spec.process!.consoleSize = { height: 33, width: 111 };
-    b.spec.process!.args = ['sh', '-c', 'tty; stty size; echo done'];
+    b.spec.process!.args = ['sh', '-c', 'tty; stty size; stat -c %t:%T /dev/console; echo done'];
     const spec = validateSpec(b.spec, b.dir);
     const l = await launchContainer({ id: 'tty', bundle: b.dir, spec, stateDir: b.stateDir, cgroupProcsFiles: [], consoleSocket: sock, foreground: true });
     await releaseContainer(b.stateDir, l.pid);
     assert.equal(await l.wait!(), 0);
     await once(recv, 'exit');
     const got = readFileSync(out, 'utf8').replace(/\r/g, '');
-    assert.match(got, /^\/dev\/pts\/0\n33 111\ndone\n$/);
+    // /dev/console is the pty slave: major 136 (0x88), minor 0
+    assert.match(got, /^\/dev\/pts\/0\n33 111\n88:0\ndone\n$/);
     assert.equal(readFileSync(`${out}.name`, 'utf8'), '/dev/pts/0');
+  });
+
+  it('a detached terminal without a console socket is refused', async () => {
+    const b = bundle();
+    b.spec.process!.terminal = true;
+    await assert.rejects(
+      launchContainer({ id: 'nt', bundle: b.dir, spec: validateSpec(b.spec, b.dir), stateDir: b.stateDir, cgroupProcsFiles: [] }),
+      (e: unknown) => isBerthError(e, 'INVALID_ARGUMENT') && /console socket/.test((e as Error).message),
+    );
   });
 
   it('terminal without a console socket in the foreground: the helper relays the pty', async () => {

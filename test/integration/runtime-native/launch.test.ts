@@ -38,13 +38,14 @@ describe('runtime-native: launch', { skip: root ? false : 'needs root (namespace
     b.spec.hostname = 'berth-test';
     const r = await runScript(
       b,
-      'echo hi; hostname; echo pid=$$; ls /; touch /x && echo WROTE || echo ROFAIL; cat /proc/self/status; cat /proc/self/mountinfo',
+      'echo hi; hostname; echo pid=$$; echo home=$HOME; ls /; touch /x && echo WROTE || echo ROFAIL; cat /proc/self/status; cat /proc/self/mountinfo',
     );
     assert.equal(r.status, 0, r.out);
     const lines = r.out.split('\n');
     assert.equal(lines[0], 'hi');
     assert.equal(lines[1], 'berth-test');
     assert.equal(lines[2], 'pid=1');
+    assert.equal(lines[3], 'home=/root', 'HOME from the container\'s /etc/passwd');
     assert.ok(r.out.includes('ROFAIL') && !r.out.includes('WROTE'), 'root must be read-only');
     assert.match(r.out, /NoNewPrivs:\s+1/);
     assert.match(r.out, /SigIgn:\s+0000000000000000/, 'no signal ignored by the helper leaks in');
@@ -68,9 +69,9 @@ describe('runtime-native: launch', { skip: root ? false : 'needs root (namespace
     b.spec.process!.env!.push('GREETING=hello world');
     b.spec.process!.rlimits = [{ type: 'RLIMIT_NOFILE', hard: 512, soft: 256 }];
     b.spec.mounts!.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['mode=1777'] });
-    const r = await runScript(b, 'id -u; id -g; id -G; umask; pwd; echo "$GREETING"; ulimit -n; ulimit -Hn');
+    const r = await runScript(b, 'id -u; id -g; id -G; umask; pwd; echo "$GREETING"; ulimit -n; ulimit -Hn; echo $HOME');
     assert.equal(r.status, 0, r.out);
-    assert.deepEqual(r.out.trim().split('\n'), ['1000', '1000', '1000 10 20', '0077', '/tmp/work', 'hello world', '256', '512']);
+    assert.deepEqual(r.out.trim().split('\n'), ['1000', '1000', '1000 10 20', '0077', '/tmp/work', 'hello world', '256', '512', '/']);
   });
 
   it('masks and read-only paths take effect; /dev has the default devices', async () => {
