@@ -260,6 +260,7 @@ static long long backoff_ms = 100;
 static long long started_ms;
 static int container_status = -1; /* wait status of the init */
 static char started_at[64];
+static struct timespec finished_ts; /* when the init was reaped */
 static int have_started;
 static int started_this_run; /* the current create was started: only then may it restart */
 static char oom_file[PATH_MAX];
@@ -774,9 +775,9 @@ static int exit_code_of(int st) {
 }
 
 static void exit_json(struct sbuf *b, const char *error) {
-  struct timespec ts;
+  struct timespec ts = finished_ts;
   char fin[64];
-  clock_gettime(CLOCK_REALTIME, &ts);
+  if (container_status == -1 || !ts.tv_sec) clock_gettime(CLOCK_REALTIME, &ts);
   rfc3339nano(fin, sizeof fin, &ts);
   long long oom = read_oom_count();
   int st = container_status;
@@ -982,6 +983,7 @@ static void main_loop(void) {
     int st;
     if ((phase == P_CREATED || phase == P_RUNNING) && take_reaped(container_pid, &st)) {
       container_status = st;
+      clock_gettime(CLOCK_REALTIME, &finished_ts);
       kill_deadline = -1;
       phase = P_DRAINING;
       drain_deadline = now_ms() + 2000;
