@@ -4,7 +4,7 @@
  * `runc`, or a path), default the repo's bin/berth-runtime. Each instance has a private
  * `--root` state dir inside a scope.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { State } from '../../src/spec/runtime.js';
 import { describe, exec, type ExecOptions, type ExecResult } from './exec.js';
@@ -137,7 +137,11 @@ export class RuntimeCli {
     return (JSON.parse(r.stdout || 'null') ?? []) as { id: string; status: string; pid: number; bundle: string }[];
   }
 
-  /** Force-deletes the containers this instance made or lists; errors go to the caller. */
+  /**
+   * Force-deletes the containers this instance made or lists; then no state may be left in
+   * the root under any of their ids (a runtime that keeps a container's state dir after
+   * delete leaks it). Errors go to the caller.
+   */
   async deleteAll(): Promise<void> {
     const ids = new Set(this.#created);
     for (const c of await this.list().catch(() => [])) ids.add(c.id);
@@ -146,6 +150,8 @@ export class RuntimeCli {
       const r = await exec(this.binary, ['--root', this.root, 'delete', '--force', id]);
       if (r.code !== 0 && !/not exist|not found|no such/i.test(r.stderr)) failures.push(describe(r));
     }
+    const left = existsSync(this.root) ? readdirSync(this.root).filter((name) => [...ids].some((id) => name.includes(id))) : [];
+    if (left.length) failures.push(`state left in ${this.root} after delete: ${left.join(', ')}`);
     if (failures.length) throw new Error(failures.join('\n'));
   }
 }
