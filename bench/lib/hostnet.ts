@@ -108,7 +108,7 @@ export async function restoreHostNet(before: Snapshot): Promise<string[]> {
 }
 
 /** iptables-save quotes arguments with spaces ("--comment \"a b\""): split like a shell would. */
-function splitRule(s: string): string[] {
+export function splitRule(s: string): string[] {
   const out: string[] = [];
   const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
   let m: RegExpExecArray | null;
