@@ -1,8 +1,8 @@
 /**
  * Differential test against libseccomp, the reference runc and crun use: the same profile is
  * compiled by berth and by libseccomp (libseccomp-export.c, built here against libseccomp-dev),
- * and both BPF programs run in the test's interpreter over every syscall of x86_64, i386 and
- * x32 with argument probes around every compared value. Needs gcc and libseccomp-dev.
+ * and both BPF programs run in the test's interpreter over every syscall of x86_64, i386, x32 and
+ * aarch64, with argument probes around every compared value. Needs gcc and libseccomp-dev.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runFilter } from '../../../src/runtime/seccomp/_interpret.js';
 import { actionValue } from '../../../src/runtime/seccomp/action.js';
-import { AUDIT_ARCH_I386, AUDIT_ARCH_X86_64 } from '../../../src/runtime/seccomp/arch.js';
+import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, type HostArch } from '../../../src/runtime/seccomp/arch.js';
 import { compileSeccomp, dockerDefaultProfile } from '../../../src/runtime/seccomp/index.js';
 import { SYSCALL_TABLES } from '../../../src/runtime/seccomp/syscalls.generated.js';
 import type { Seccomp, SeccompArg } from '../../../src/spec/runtime.js';
@@ -31,7 +31,7 @@ const OP_NUM: Record<SeccompArg['op'], number> = {
   SCMP_CMP_GT: 6,
   SCMP_CMP_MASKED_EQ: 7,
 };
-const LIBSECCOMP_ARCH: Record<string, string> = { SCMP_ARCH_X86: 'x86', SCMP_ARCH_X32: 'x32' };
+const LIBSECCOMP_ARCH: Record<string, string> = { SCMP_ARCH_X86: 'x86', SCMP_ARCH_X32: 'x32', SCMP_ARCH_AARCH64: 'aarch64' };
 // On i386 libseccomp maps socket and SysV IPC calls onto socketcall/ipc pseudo-numbers as well
 // as the direct syscalls; berth matches the direct syscalls only (docs/seccomp.md).
 const I386_MULTIPLEXED = /^(socket|bind|connect|listen|accept|getsock|setsock|getpeer|send|recv|shutdown|sem|shm|msg|ipc)/;
@@ -150,16 +150,20 @@ describe('berth vs libseccomp', { skip: prerequisite() }, () => {
     return out;
   }
 
-  function compare(s: Seccomp, what: string): number {
+  function compare(s: Seccomp, what: string, host: HostArch = 'x86_64'): number {
     // libseccomp has no ENOSYS stub (runc adds it on top): compare without it.
-    const ours = compileSeccomp(s, { arch: 'x86_64', enosysAfterLast: false }).filter;
-    const { bpf: ref, skipped } = libseccomp(s);
+    const ours = compileSeccomp(s, { arch: host, enosysAfterLast: false }).filter;
+    // For aarch64, libseccomp (native x86_64 here) gets aarch64 as an extra architecture.
+    const { bpf: ref, skipped } = libseccomp(host === 'aarch64' ? { ...s, architectures: ['SCMP_ARCH_AARCH64'] } : s);
     let checked = 0;
-    const families = [
-      { arch: AUDIT_ARCH_X86_64, table: SYSCALL_TABLES.x86_64, bits: 64 },
-      { arch: AUDIT_ARCH_I386, table: SYSCALL_TABLES.x86, bits: 32 },
-      { arch: AUDIT_ARCH_X86_64, table: SYSCALL_TABLES.x32, bits: 64 },
-    ];
+    const families =
+      host === 'aarch64'
+        ? [{ arch: AUDIT_ARCH_AARCH64, table: SYSCALL_TABLES.aarch64, bits: 64 }]
+        : [
+            { arch: AUDIT_ARCH_X86_64, table: SYSCALL_TABLES.x86_64, bits: 64 },
+            { arch: AUDIT_ARCH_I386, table: SYSCALL_TABLES.x86, bits: 32 },
+            { arch: AUDIT_ARCH_X86_64, table: SYSCALL_TABLES.x32, bits: 64 },
+          ];
     for (const f of families) {
       // Names libseccomp 2.5 does not know (newer syscalls) are left out of its filter.
       // libseccomp compares only the low words on x32, berth all 64 bits the kernel passes
@@ -192,6 +196,8 @@ describe('berth vs libseccomp', { skip: prerequisite() }, () => {
   it("docker's default profile gives the same answers as libseccomp's filter", () => {
     for (const caps of [DOCKER_CAPS, [...DOCKER_CAPS, 'CAP_SYS_ADMIN', 'CAP_SYS_PTRACE', 'CAP_BPF'], []]) {
       assert.ok(compare(dockerDefaultProfile({ capabilities: caps, arch: 'x86_64', kernel: '6.1.0' }), `docker default ${caps.length} caps`) > 1000);
+      const arm = dockerDefaultProfile({ capabilities: caps, arch: 'aarch64', kernel: '6.1.0' });
+      assert.ok(compare(arm, `docker default arm64 ${caps.length} caps`, 'aarch64') > 200);
     }
   });
 
@@ -207,6 +213,7 @@ describe('berth vs libseccomp', { skip: prerequisite() }, () => {
       for (let seed = 1; seed <= 10; seed++) {
         try {
           compare(randomProfile(seed, ops, edge), `random profile ${tag} seed ${seed}`);
+          if (seed <= 3) compare(randomProfile(seed, ops, edge), `random profile ${tag} seed ${seed} on aarch64`, 'aarch64');
         } catch (e) {
           fails.push((e as Error).message.split('\n')[0]);
         }
