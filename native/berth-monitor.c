@@ -63,6 +63,8 @@ enum phase { P_CREATED, P_RUNNING, P_DRAINING, P_BACKOFF, P_DONE };
 static struct {
   const char *id, *runtime, *root, *bundle, *state_dir, *log_path;
   const char *exec_process; /* exec mode: an OCI process JSON for `<runtime> exec` */
+  const char *exit_argv[66]; /* --exit-command and its --exit-command-arg's */
+  int exit_argc;
   long long log_max_size;
   int log_max_files;
   int terminal, open_stdin, auto_start;
@@ -791,7 +793,7 @@ static void exit_json(struct sbuf *b, const char *error) {
   sb_puts(b, "}");
 }
 
-static void cleanup_and_exit(int code) {
+static void release_all(void) {
   for (int i = 0; i < nclients; i++) {
     int fl = fcntl(clients[i].fd, F_GETFL);
     fcntl(clients[i].fd, F_SETFL, fl & ~O_NONBLOCK);
@@ -806,7 +808,6 @@ static void cleanup_and_exit(int code) {
   }
   unlink(console_path);
   unlink(mpid_path);
-  _exit(code);
 }
 
 static void finalize(const char *error) {
@@ -817,7 +818,17 @@ static void finalize(const char *error) {
   broadcast(F_EXIT, b.p, b.len);
   sb_free(&b);
   phase = P_DONE;
-  cleanup_and_exit(0);
+  release_all();
+  if (o.exit_argc) {
+    /* --exit-command (conmon's): the engine's cleanup for a daemonless --rm or network
+     * teardown runs once the exit file is there; the monitor becomes that command */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    execvp(o.exit_argv[0], (char *const *)o.exit_argv);
+  }
+  _exit(0);
 }
 
 /* Docker's policies: on-failure restarts on a non-zero exit up to N times (0: no limit);
@@ -1046,7 +1057,8 @@ static void main_loop(void) {
 static void usage(void) {
   dprintf(2, "usage: berth-monitor --id ID --runtime PATH --root DIR (--bundle DIR | --exec PROCESS.json) --state-dir DIR\n"
              "       [--log-path FILE [--log-max-size BYTES] [--log-max-files N]] [--terminal] [--stdin] [--start]\n"
-             "       [--restart no|on-failure[:N]|always|unless-stopped] [--start-timeout SECONDS] [--sync-fd FD]\n");
+             "       [--restart no|on-failure[:N]|always|unless-stopped] [--start-timeout SECONDS] [--sync-fd FD]\n"
+             "       [--exit-command PATH [--exit-command-arg ARG]...]\n");
   exit(2);
 }
 
@@ -1071,7 +1083,8 @@ static void parse_args(int argc, char **argv) {
       {"id", 1, 0, 'i'},        {"runtime", 1, 0, 'r'},       {"root", 1, 0, 'R'},        {"bundle", 1, 0, 'b'},
       {"state-dir", 1, 0, 's'}, {"log-path", 1, 0, 'l'},      {"log-max-size", 1, 0, 'm'}, {"log-max-files", 1, 0, 'f'},
       {"terminal", 0, 0, 't'},  {"stdin", 0, 0, 'I'},         {"start", 0, 0, 'S'},       {"restart", 1, 0, 'p'},
-      {"sync-fd", 1, 0, 'y'},   {"start-timeout", 1, 0, 'T'}, {"exec", 1, 0, 'x'},         {0, 0, 0, 0}};
+      {"sync-fd", 1, 0, 'y'},   {"start-timeout", 1, 0, 'T'}, {"exec", 1, 0, 'x'},
+      {"exit-command", 1, 0, 'e'}, {"exit-command-arg", 1, 0, 'a'}, {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
     switch (c) {
@@ -1089,6 +1102,11 @@ static void parse_args(int argc, char **argv) {
     case 'y': o.sync_fd = atoi(optarg); break;
     case 'T': o.start_timeout = atoi(optarg); break;
     case 'x': o.exec_process = optarg; break;
+    case 'e': o.exit_argv[0] = optarg; o.exit_argc = o.exit_argc ? o.exit_argc : 1; break;
+    case 'a':
+      if (o.exit_argc == 0) o.exit_argc = 1; /* the command may come after its args */
+      if (o.exit_argc < 64) o.exit_argv[o.exit_argc++] = optarg;
+      break;
     case 'p':
       if (!strcmp(optarg, "no")) o.restart = R_NO;
       else if (!strcmp(optarg, "always")) o.restart = R_ALWAYS;
@@ -1108,6 +1126,7 @@ static void parse_args(int argc, char **argv) {
   if (o.sync_fd >= 0 && o.sync_fd < 3) o.sync_fd = fcntl(o.sync_fd, F_DUPFD_CLOEXEC, 3); /* stdio becomes /dev/null */
   if (!o.id || !o.runtime || !o.root || !o.state_dir || (!o.bundle && !o.exec_process)) usage();
   if (o.exec_process) o.restart = R_NO; /* an exec is never restarted */
+  if (o.exit_argc && !o.exit_argv[0]) usage(); /* --exit-command-arg without --exit-command */
   if (o.log_max_files < 1) o.log_max_files = 1;
 }
 

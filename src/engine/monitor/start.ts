@@ -28,6 +28,10 @@ function monitorArgs(opts: MonitorOptions): string[] {
   if (opts.start) a.push('--start');
   if (opts.restart) a.push('--restart', opts.restart);
   if (opts.startTimeout) a.push('--start-timeout', String(opts.startTimeout));
+  if (opts.exitCommand?.length) {
+    a.push('--exit-command', opts.exitCommand[0]);
+    for (const arg of opts.exitCommand.slice(1)) a.push('--exit-command-arg', arg);
+  }
   return a;
 }
 

@@ -43,6 +43,11 @@ export interface MonitorOptions {
   start?: boolean;
   /** Stop (kill) the created container if no START came within this many seconds. */
   startTimeout?: number;
+  /**
+   * Run this command (argv, looked up in PATH) once the exit file is written: the engine's
+   * cleanup for a daemonless `--rm`, network teardown and the like (conmon's --exit-command).
+   */
+  exitCommand?: string[];
   /** Path of the berth-monitor binary (default: found beside the install). */
   monitorPath?: string;
 }

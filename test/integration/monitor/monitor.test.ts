@@ -133,6 +133,16 @@ describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
     assert.ok(readFileSync(o.logPath, 'utf8').includes('\\u0001'), 'control characters as \\u escapes');
   });
 
+  it('runs the exit command once the exit file is there', async () => {
+    const marker = join(scope.dir, 'exit-command-ran');
+    const o = setup('exitcmd', ['sh', '-c', 'exit 7'], { start: true });
+    o.exitCommand = ['sh', '-c', 'cat "$1/exit" > "$2.tmp" && mv "$2.tmp" "$2"', 'sh', o.stateDir, marker];
+    const h = await startMonitor(o);
+    for (let i = 0; i < 100 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(JSON.parse(readFileSync(marker, 'utf8')).exitCode, 7);
+    await waitGone(h.monitorPid);
+  });
+
   it('relays stdin from an attach client through a pipe', async () => {
     const o = setup('stdin', ['sh', '-c', 'while read l; do echo "got $l"; done; echo done'], { stdin: true });
     await startMonitor(o);
