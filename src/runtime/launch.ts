@@ -182,6 +182,7 @@ function alive(pid: number): boolean {
   return s !== undefined && s !== 'Z' && s !== 'X';
 }
 
+const START_TIMEOUT_MS = 30_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -204,6 +205,7 @@ export async function releaseContainer(stateDir: string, pid: number): Promise<v
   }
   try {
     const buf = Buffer.alloc(1);
+    const deadline = Date.now() + START_TIMEOUT_MS;
     for (let i = 0; ; i++) {
       let n = 0;
       try {
@@ -213,6 +215,10 @@ export async function releaseContainer(stateDir: string, pid: number): Promise<v
       }
       if (n > 0) break;
       if (!alive(pid)) throw new BerthError('FAILED_PRECONDITION', `start: container init (pid ${pid}) exited before start`);
+      // a blocked init answers at once; this only fires if the pid now names another process
+      if (Date.now() > deadline) {
+        throw new BerthError('DEADLINE_EXCEEDED', `start: container init (pid ${pid}) did not take the exec fifo within ${START_TIMEOUT_MS / 1000}s`);
+      }
       // The writer wakes within microseconds; back off gently if it does not.
       await sleep(i < 20 ? 0 : 2);
     }
