@@ -15,6 +15,8 @@ export interface BerthCommand {
   commands(): Promise<Set<string>>;
   /** How to get from a pulled image to a prepared rootfs, if the CLI can. */
   rootfsCommand(): Promise<((ref: string, id: string) => string[]) | undefined>;
+  /** Remove every container of the store in `dir` (`ps -aq`, `rm -f`), untimed clean-up. */
+  removeContainers(dir: string): Promise<void>;
 }
 
 export function berthCommand(repo: string): BerthCommand {
@@ -43,8 +45,15 @@ export function berthCommand(repo: string): BerthCommand {
     async rootfsCommand() {
       const cmds = await self.commands();
       // `berth create IMAGE CMD` prepares the container's writable snapshot on the image.
-      if (cmds.has('create')) return (ref, id) => ['create', '--name', id, ref, 'true'];
+      if (cmds.has('create')) return (ref, id) => ['create', '--name', id, '--network', 'none', ref, 'true'];
       return undefined;
+    },
+    async removeContainers(dir) {
+      const cmds = await self.commands();
+      if (!cmds.has('ps') || !cmds.has('rm')) return;
+      const ps = await run(self.argv(dir, ['ps', '-aq']), { timeoutMs: 30_000 });
+      const ids = ps.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+      if (ids.length) await run(self.argv(dir, ['rm', '-f', ...ids]), { timeoutMs: 60_000 });
     },
   };
   return self;

@@ -8,7 +8,7 @@
  *  - docker: only if Debian's docker.io is installed (it is not part of setup).
  */
 import { existsSync } from 'node:fs';
-import { checkAborted, runTag, tempDir } from '../lib/cleanup.js';
+import { checkAborted, defer, runTag, tempDir } from '../lib/cleanup.js';
 import type { Context, Suite } from '../lib/context.js';
 import { failureLine, run, type CmdResult } from '../lib/proc.js';
 import { failedRow, newCase, okRow, skippedRow, type Case } from '../lib/result.js';
@@ -43,6 +43,8 @@ export const engineSuite: Suite = {
 
     const berth = berthCommand(opts.repo);
     const berthDir = tempDir('engine-berth').path;
+    // Runs before the dir's removal (registered after it): whatever `run --rm` left behind.
+    defer('remove berth containers', () => berth.removeContainers(berthDir));
     const pm = podman(registry);
     const cgroupParent = `/${runTag()}-podman`;
     let cd: ContainerdInstance | undefined;
@@ -56,7 +58,7 @@ export const engineSuite: Suite = {
           if (!cmds.has('run')) throw Object.assign(new Error('not implemented yet (the berth CLI has no `run`)'), { skip: true });
           await must(run(berth.argv(berthDir, ['pull', ref]), { timeoutMs: 120_000 }), 'berth pull');
         },
-        once: () => run(berth.argv(berthDir, ['run', '--rm', ref, 'true']), { timeoutMs: 60_000 }),
+        once: () => run(berth.argv(berthDir, ['run', '--rm', '--network', 'none', ref, 'true']), { timeoutMs: 60_000 }),
       },
       {
         name: 'podman',

@@ -150,7 +150,7 @@ export const pullSuite: Suite = {
 
     // Time from pull start to a runnable rootfs: berth's pull followed by preparing a writable
     // snapshot, when the CLI offers a way to do it.
-    const rootfs = newCase('pull', 'time to a runnable rootfs', 'pull + prepare a writable snapshot', 'berth');
+    const rootfs = newCase('pull', 'time to a runnable rootfs', 'berth: pull + `create` (writable snapshot on the image)', 'berth');
     const prep = await berth.rootfsCommand();
     if (!prep) rootfs.rows.push(skippedRow('berth', 'the berth CLI has no command that prepares a rootfs yet'));
     else {
@@ -159,7 +159,7 @@ export const pullSuite: Suite = {
       for (let i = 0; i < opts.pullIterations && !failed; i++) {
         const d = tempDir(`rootfs-berth-${i}`);
         try {
-          const p = await run(berth.argv(d.path, ['pull', ref]), { timeoutMs, env: berth.env });
+          const p = await run(berth.argv(d.path, ['pull', '--quiet', ref]), { timeoutMs, env: berth.env });
           if (p.code !== 0) failed = `pull: ${failureLine(p)}`;
           else {
             const q = await run(berth.argv(d.path, prep(ref, `${runTag()}-${i}`)), { timeoutMs, env: berth.env });
@@ -167,6 +167,7 @@ export const pullSuite: Suite = {
             else samples.push(p.ms + q.ms);
           }
         } finally {
+          await berth.removeContainers(d.path);
           await d.remove();
           await run(['sync']);
         }
