@@ -33,7 +33,7 @@ options:
   --pull-iterations N  pulls per implementation (default 5, quick 2)
   --engine-iterations N  'run --rm' per implementation (default 20, quick 5)
   --wrap-all           run every OCI runtime in crun's unshare wrapper, not only crun
-  --repo DIR           the berth checkout to measure (default: this one)
+  --repo DIR           the berth checkout to measure (default: this one; only read)
   --cache DIR          built-image cache (default $XDG_CACHE_HOME/berth-bench)
   --markdown           also print the tables as Markdown (for docs/benchmarks.md)
 `;
@@ -186,7 +186,8 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${header}\n${renderText(cases)}\n`);
   if (values.markdown) process.stdout.write(`\n${renderMarkdown(cases)}\n`);
 
-  const out = values.out ?? join(opts.repo, 'bench/results', `${started.toISOString().replace(/[:]/g, '-').replace(/\..*/, '')}.json`);
+  // Results belong to this checkout (the bench's own), even when --repo measures another one.
+  const out = values.out ?? join(repoRoot(), 'bench/results', `${started.toISOString().replace(/[:]/g, '-').replace(/\..*/, '')}.json`);
   mkdirSync(dirname(out), { recursive: true });
   const json = {
     date: started.toISOString(),
