@@ -91,13 +91,13 @@ test('root keeps uid 0 and the default umask 0022', async () => {
 });
 
 test('cwd and env come from the spec', async () => {
-  const b = Bundle.create(scope).cwd('/etc').env('FOO=bar', 'EMPTY=', 'SPACED=a b');
+  const b = Bundle.create(scope).cwd('/etc').env('FOO=bar', 'EMPTY=', 'SPACED=a b', 'ESC=q"b\\s\tt\nn');
   const rep = await rt.report(b.dir);
   assert.equal(rep.cwd, '/etc');
-  for (const e of ['FOO=bar', 'EMPTY=', 'SPACED=a b', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm'])
+  for (const e of ['FOO=bar', 'EMPTY=', 'SPACED=a b', 'ESC=q"b\\s\tt\nn', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm'])
     assert.ok(rep.env.includes(e), `env has ${e}: ${rep.env.join(' | ')}`);
   // runc adds HOME (from /etc/passwd) when the spec has none; nothing else may appear.
-  const extra = rep.env.filter((e) => !['FOO', 'EMPTY', 'SPACED', 'PATH', 'TERM', 'HOME'].includes(e.split('=')[0]));
+  const extra = rep.env.filter((e) => !['FOO', 'EMPTY', 'SPACED', 'ESC', 'PATH', 'TERM', 'HOME'].includes(e.split('=')[0]));
   assert.deepEqual(extra, [], 'no variables of the runtime leak into the container');
 });
 
