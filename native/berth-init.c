@@ -494,50 +494,64 @@ static int openat2_in(int root, const char *path, int flags) {
 
 /*
  * Open `path` inside `root` (symlinks resolved as if root were /: they cannot escape), creating
- * missing directories and, if `file`, the last component as an empty file. Returns an O_PATH fd.
+ * missing directories and, if `file`, the last component as an empty file (like mkdir -p in a
+ * chroot). A dangling symlink on the way is followed inside the root, as the kernel would.
+ * Returns an O_PATH fd.
  */
 static int mkpath_in(int root, const char *path, int file) {
-  int fd = openat2_in(root, path, O_PATH);
-  if (fd >= 0 || errno != ENOENT) return fd;
-  char buf[PATH_MAX];
-  snprintf(buf, sizeof buf, "%s", path);
-  size_t len = strlen(buf);
-  for (size_t i = 1; i <= len; i++) {
-    if (buf[i] != '/' && buf[i] != 0) continue;
-    char save = buf[i];
-    buf[i] = 0;
-    int f = openat2_in(root, buf, O_PATH);
-    if (f >= 0) {
-      close(f);
-    } else if (errno == ENOENT) {
-      char *slash = strrchr(buf, '/');
-      char *name = slash ? slash + 1 : buf;
-      int parent;
-      if (slash && slash != buf) {
-        *slash = 0;
-        parent = openat2_in(root, buf, O_PATH | O_DIRECTORY);
-        *slash = '/';
-      } else
-        parent = openat2_in(root, "/", O_PATH | O_DIRECTORY);
+  char cur[PATH_MAX];
+  snprintf(cur, sizeof cur, "%s", path);
+  for (int iter = 0; iter < 40; iter++) {
+    int fd = openat2_in(root, cur, O_PATH);
+    if (fd >= 0 || errno != ENOENT) return fd;
+    char pre[PATH_MAX] = "";
+    char *save = NULL, work[PATH_MAX];
+    snprintf(work, sizeof work, "%s", cur);
+    int restart = 0;
+    for (char *c = strtok_r(work, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+      char next[PATH_MAX];
+      snprintf(next, sizeof next, "%s/%s", pre, c);
+      int f = openat2_in(root, next, O_PATH);
+      if (f >= 0) {
+        close(f);
+        memcpy(pre, next, sizeof pre);
+        continue;
+      }
+      if (errno != ENOENT) return -1;
+      int parent = openat2_in(root, pre[0] ? pre : "/", O_PATH | O_DIRECTORY);
       if (parent < 0) return -1;
+      char lnk[PATH_MAX];
+      ssize_t n = readlinkat(parent, c, lnk, sizeof lnk - 1);
+      const char *rest = save && *save ? save : NULL;
+      if (n >= 0) {
+        /* a dangling symlink: continue from its target, resolved inside the root */
+        lnk[n] = 0;
+        char np[PATH_MAX];
+        snprintf(np, sizeof np, "%s%s%s%s%s", lnk[0] == '/' ? "" : pre, lnk[0] == '/' ? "" : "/", lnk, rest ? "/" : "", rest ? rest : "");
+        memcpy(cur, np, sizeof cur);
+        close(parent);
+        restart = 1;
+        break;
+      }
       int r;
-      if (save == 0 && file) {
-        /* O_EXCL|O_NOFOLLOW: never follow a dangling symlink out of the root */
-        r = openat(parent, name, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0644);
+      if (!rest && file) {
+        /* O_EXCL|O_NOFOLLOW: never create through a symlink */
+        r = openat(parent, c, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0644);
         if (r >= 0) close(r);
       } else
-        r = mkdirat(parent, name, 0755);
+        r = mkdirat(parent, c, 0755);
       int e = errno;
       close(parent);
       if (r < 0 && e != EEXIST) {
         errno = e;
         return -1;
       }
-    } else
-      return -1;
-    buf[i] = save;
+      memcpy(pre, next, sizeof pre);
+    }
+    if (!restart) return openat2_in(root, cur, O_PATH);
   }
-  return openat2_in(root, path, O_PATH);
+  errno = ELOOP;
+  return -1;
 }
 
 static unsigned long locked_flags(const char *path) {

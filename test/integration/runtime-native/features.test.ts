@@ -5,7 +5,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, readlinkSync, rmdirSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, symlinkSync, readFileSync, readlinkSync, rmdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { isBerthError } from '../../../src/errors/index.js';
@@ -257,6 +257,26 @@ describe('runtime-native: features', { skip: root ? false : 'needs root (namespa
     assert.match(r.out, / \/ro ro,nosuid,nodev/);
     assert.match(r.out, / \/rw rw,noexec/);
     assert.match(r.out, / \/t rw,noatime .* tmpfs tmpfs rw,size=1024k,mode=700/);
+  });
+
+  it('a symlink in the image cannot send a mount or a device to the host', async () => {
+    const b = bundle();
+    const outside = join(b.dir, 'outside');
+    mkdirSync(outside);
+    // absolute and relative links that point out of the rootfs on the host
+    symlinkSync(outside, join(b.rootfs, 'abs'));
+    symlinkSync('../../outside', join(b.rootfs, 'rel'));
+    b.spec.mounts!.push(
+      { destination: '/abs/m', type: 'tmpfs', source: 'tmpfs' },
+      { destination: '/rel/m', type: 'tmpfs', source: 'tmpfs' },
+    );
+    b.spec.linux!.devices = [{ type: 'c', path: '/dev/../abs/null2', major: 1, minor: 3 }];
+    const r = await runScript(b, 'grep -c " /[^ ]*outside/m " /proc/self/mountinfo; ls /abs /rel');
+    assert.equal(r.status, 0, r.out);
+    assert.deepEqual(readdirSync(outside), [], 'nothing created outside the rootfs');
+    // inside, the links resolve as if the rootfs were /: the mounts landed under the rootfs
+    assert.ok(existsSync(join(b.rootfs, outside.slice(1), 'm')), 'absolute link followed inside the rootfs');
+    assert.ok(existsSync(join(b.rootfs, outside.slice(1), 'null2')), 'the device too');
   });
 
   it('starts inside the given cgroups, with a cgroup namespace rooted there', async () => {
