@@ -15,6 +15,9 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/time.h>
 
 #define PATH_BUF 4096
 #define NAME_BUF 256
@@ -156,12 +159,128 @@ static napi_value js_llistxattr(napi_env env, napi_callback_info info) {
   }
 }
 
+/*
+ * writeFile(path, mode, uid, gid, chown, chmod, mtimeSec, mtimeNsec, data: Buffer[], cb(err|null))
+ * Create a new regular file (O_EXCL|O_NOFOLLOW), write data, chown/chmod as asked, set mtime,
+ * close: all on a libuv pool thread in one go, so that many small files are created in
+ * parallel (file creation is kernel-bound on some file systems) at one round trip per file.
+ */
+typedef struct {
+  napi_async_work work;
+  napi_ref cb;
+  napi_ref data_ref;
+  char path[PATH_BUF];
+  uint32_t mode, uid, gid;
+  int do_chown, do_chmod;
+  int64_t sec, nsec;
+  uint32_t nbufs;
+  struct { const char *p; size_t n; } *bufs;
+  int err;
+  const char *syscall;
+} write_job;
+
+static void write_execute(napi_env env, void *arg) {
+  (void)env;
+  write_job *j = arg;
+  int fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, j->mode & 0777);
+  if (fd < 0) { j->err = errno; j->syscall = "open"; return; }
+  for (uint32_t i = 0; i < j->nbufs && !j->err; i++) {
+    const char *p = j->bufs[i].p;
+    size_t left = j->bufs[i].n;
+    while (left > 0) {
+      ssize_t w = write(fd, p, left);
+      if (w < 0) { if (errno == EINTR) continue; j->err = errno; j->syscall = "write"; break; }
+      p += w; left -= (size_t)w;
+    }
+  }
+  if (!j->err && j->do_chown && fchown(fd, j->uid, j->gid) != 0) { j->err = errno; j->syscall = "fchown"; }
+  if (!j->err && j->do_chmod && fchmod(fd, j->mode & 07777) != 0) { j->err = errno; j->syscall = "fchmod"; }
+  if (!j->err) {
+    struct timespec ts[2] = {{j->sec, j->nsec}, {j->sec, j->nsec}};
+    if (futimens(fd, ts) != 0) { j->err = errno; j->syscall = "futimens"; }
+  }
+  if (close(fd) != 0 && !j->err) { j->err = errno; j->syscall = "close"; }
+}
+
+static void write_complete(napi_env env, napi_status status, void *arg) {
+  write_job *j = arg;
+  napi_value cb, undef, argv[1];
+  napi_get_reference_value(env, j->cb, &cb);
+  napi_get_undefined(env, &undef);
+  if (j->err || status != napi_ok) {
+    int e = j->err ? j->err : EIO;
+    char msg[PATH_BUF + 128];
+    snprintf(msg, sizeof msg, "%s, %s '%s'", errno_name(e), j->syscall ? j->syscall : "writeFile", j->path);
+    napi_value m, v;
+    napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+    napi_create_error(env, NULL, m, &argv[0]);
+    napi_create_string_utf8(env, errno_name(e), NAPI_AUTO_LENGTH, &v);
+    napi_set_named_property(env, argv[0], "code", v);
+    napi_create_string_utf8(env, j->syscall ? j->syscall : "writeFile", NAPI_AUTO_LENGTH, &v);
+    napi_set_named_property(env, argv[0], "syscall", v);
+    napi_create_string_utf8(env, j->path, NAPI_AUTO_LENGTH, &v);
+    napi_set_named_property(env, argv[0], "path", v);
+  } else {
+    napi_get_null(env, &argv[0]);
+  }
+  napi_call_function(env, undef, cb, 1, argv, NULL);
+  napi_delete_reference(env, j->cb);
+  napi_delete_reference(env, j->data_ref);
+  napi_delete_async_work(env, j->work);
+  free(j->bufs);
+  free(j);
+}
+
+static napi_value js_write_file(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 10) { napi_throw_type_error(env, NULL, "writeFile: 10 arguments"); return NULL; }
+  write_job *j = calloc(1, sizeof *j);
+  if (!j) return throw_sys(env, "writeFile", "", ENOMEM);
+  if (get_str(env, argv[0], j->path, sizeof j->path)) { free(j); return NULL; }
+  bool b;
+  double d;
+  napi_get_value_uint32(env, argv[1], &j->mode);
+  napi_get_value_uint32(env, argv[2], &j->uid);
+  napi_get_value_uint32(env, argv[3], &j->gid);
+  napi_get_value_bool(env, argv[4], &b); j->do_chown = b;
+  napi_get_value_bool(env, argv[5], &b); j->do_chmod = b;
+  napi_get_value_double(env, argv[6], &d); j->sec = (int64_t)d;
+  napi_get_value_double(env, argv[7], &d); j->nsec = (int64_t)d;
+  uint32_t n = 0;
+  napi_get_array_length(env, argv[8], &n);
+  j->nbufs = n;
+  j->bufs = calloc(n ? n : 1, sizeof *j->bufs);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el;
+    void *p;
+    size_t len;
+    napi_get_element(env, argv[8], i, &el);
+    if (napi_get_buffer_info(env, el, &p, &len) != napi_ok) {
+      free(j->bufs); free(j);
+      napi_throw_type_error(env, NULL, "writeFile: data must be Buffers");
+      return NULL;
+    }
+    j->bufs[i].p = p;
+    j->bufs[i].n = len;
+  }
+  napi_create_reference(env, argv[8], 1, &j->data_ref); /* keeps the buffers alive */
+  napi_create_reference(env, argv[9], 1, &j->cb);
+  napi_value name;
+  napi_create_string_utf8(env, "berth.writeFile", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, write_execute, write_complete, j, &j->work);
+  napi_queue_async_work(env, j->work);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
     {"lsetxattr", NULL, js_lsetxattr, NULL, NULL, NULL, napi_default, NULL},
     {"lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_default, NULL},
     {"llistxattr", NULL, js_llistxattr, NULL, NULL, NULL, napi_default, NULL},
+    {"writeFile", NULL, js_write_file, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

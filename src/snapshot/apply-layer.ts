@@ -36,6 +36,12 @@ export interface ApplyLayerOptions {
   format: LayerFormat;
   /** Create character and block devices found in the layer (default true, as docker does as root). */
   allowDevices?: boolean;
+  /**
+   * Small files created at once on the libuv pool (overlay format only; default 8, 1 = all
+   * synchronous). File creation is kernel-bound on some file systems (ext4 without a journal
+   * scans recently deleted inodes), and parallel creation uses more than one core.
+   */
+  concurrency?: number;
 }
 
 export interface ApplyLayerResult {
@@ -49,6 +55,11 @@ const WH = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 const O_CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 const UMASK = process.umask();
+/** Files up to this size are created whole on the pool; bigger ones stream synchronously. */
+const SMALL_FILE = 1 << 20;
+const MAX_WAITING = 4096;
+
+type Call = [0, TarHeader] | [1, Buffer] | [2];
 
 /**
  * Unpack one uncompressed layer tar into `dir`, following the image-spec layer rules
@@ -65,11 +76,16 @@ export async function applyLayer(tar: Readable, dir: string, opts: ApplyLayerOpt
   const applier = new Applier(dir, opts);
   const reader = new TarReader(applier);
   try {
-    for await (const chunk of tar) reader.push(chunk as Buffer);
+    for await (const chunk of tar) {
+      reader.push(chunk as Buffer);
+      await applier.drain();
+    }
     reader.finish();
+    await applier.drain();
+    await applier.settled();
     applier.finish();
   } catch (err) {
-    applier.abort();
+    await applier.abort();
     throw BerthError.wrap(err, `apply layer to ${JSON.stringify(dir)}`);
   }
   return { size: applier.size, entries: applier.entries };
@@ -88,11 +104,29 @@ class Applier implements TarSink {
   #file: { header: TarHeader; path: string; parentSetgid: boolean } | null = null;
   size = 0;
   entries = 0;
+  // Parallel small-file creation (overlay format): see #job and drain().
+  readonly #concurrency: number;
+  /** Paths this layer wrote or is writing; another entry at one of them may replace it. */
+  readonly #written = new Set<string>();
+  /** Paths of files being created on the pool, or waiting to be. */
+  readonly #jobRels = new Set<string>();
+  readonly #waiting: (() => void)[] = [];
+  #inflight = 0;
+  #jobError: unknown = null;
+  #idle: (() => void) | null = null;
+  /** The small file whose content is being collected for a job. */
+  #collect: { header: TarHeader; rel: string; path: string; parentSetgid: boolean; chunks: Buffer[] } | null = null;
+  /**
+   * Calls recorded instead of made: an entry conflicted with files still being created, so
+   * it and everything after it wait until those are done (drain() replays them in order).
+   */
+  #deferred: Call[] | null = null;
 
   constructor(root: string, opts: ApplyLayerOptions) {
     this.#dirs = new RootDirs(root);
     this.#native = opts.format === 'native';
     this.#allowDevices = opts.allowDevices ?? true;
+    this.#concurrency = this.#native ? 1 : Math.max(1, opts.concurrency ?? 8);
   }
 
   get #fs(): FsOps {
@@ -100,9 +134,28 @@ class Applier implements TarSink {
   }
 
   entry(h: TarHeader): void {
-    this.entries++;
+    if (this.#deferred) {
+      this.#deferred.push([0, h]);
+      return;
+    }
     try {
-      this.#entry(h);
+      const rel = cleanEntryPath(h.name);
+      if (this.#pending() && this.#conflicts(h, rel)) {
+        this.#deferred = [[0, h]];
+        return;
+      }
+      this.entries++;
+      // A path this layer already wrote is replaced on the synchronous path, which removes first.
+      const fresh = this.#concurrency > 1 && !this.#written.has(rel) && !this.#dirs.isDir(rel);
+      if (!this.#native) this.#written.add(rel);
+      if (fresh && h.type === 'file' && h.size <= SMALL_FILE && !h.xattrs && !baseOf(rel).startsWith(WH) && rel !== '') {
+        const parent = parentOf(rel);
+        const parentAbs = this.#dirs.dir(parent, h.name, true) as string;
+        this.#collect = { header: h, rel, path: `${parentAbs}/${baseOf(rel)}`, parentSetgid: this.#dirs.setgid(parent), chunks: [] };
+        this.#jobRels.add(rel);
+        return;
+      }
+      this.#entry(h, rel);
     } catch (err) {
       if (err instanceof BerthError) throw err;
       throw BerthError.wrap(err, `entry ${JSON.stringify(h.name)}`);
@@ -110,12 +163,30 @@ class Applier implements TarSink {
   }
 
   data(chunk: Buffer): void {
+    if (this.#deferred) {
+      this.#deferred.push([1, chunk]);
+      return;
+    }
+    if (this.#collect) {
+      this.#collect.chunks.push(chunk);
+      return;
+    }
     if (this.#fd < 0) return;
     let off = 0;
     while (off < chunk.length) off += writeSync(this.#fd, chunk, off, chunk.length - off);
   }
 
   end(): void {
+    if (this.#deferred) {
+      this.#deferred.push([2]);
+      return;
+    }
+    if (this.#collect) {
+      const c = this.#collect;
+      this.#collect = null;
+      this.#job(c.header, c.rel, c.path, c.parentSetgid, c.chunks);
+      return;
+    }
     const f = this.#file;
     if (!f) return;
     this.#file = null;
@@ -140,13 +211,103 @@ class Applier implements TarSink {
     for (const [rel, mtime] of this.#dirTimes) lutimesSync(this.#dirs.abs(rel), mtime, mtime);
   }
 
-  abort(): void {
+  async abort(): Promise<void> {
     if (this.#fd >= 0) closeSync(this.#fd);
     this.#fd = -1;
+    this.#waiting.length = 0;
+    // No write may land after the caller starts removing the dir.
+    await new Promise<void>((resolve) => {
+      if (this.#inflight === 0) resolve();
+      else this.#idle = resolve;
+    });
   }
 
-  #entry(h: TarHeader): void {
-    const rel = cleanEntryPath(h.name);
+  #pending(): boolean {
+    return this.#inflight > 0 || this.#waiting.length > 0;
+  }
+
+  /**
+   * Whether an entry must wait for the files being created: it touches one of their paths,
+   * may replace (remove) something this layer wrote, or is a whiteout (which looks at what
+   * exists). Everything else (new dirs, new files, new symlinks) goes ahead.
+   */
+  #conflicts(h: TarHeader, rel: string): boolean {
+    if (this.#written.has(rel) || this.#jobRels.has(rel) || this.#dirs.isDir(rel) || baseOf(rel).startsWith(WH)) return true;
+    // A file being created where this entry needs a parent directory.
+    for (let p = parentOf(rel); p !== ''; p = parentOf(p)) if (this.#jobRels.has(p)) return true;
+    return h.type === 'link' && this.#jobRels.has(cleanEntryPath(h.linkname));
+  }
+
+  /** Create a small file on the pool: open(O_EXCL|O_NOFOLLOW), write, chown, chmod, futimens, close. */
+  #job(h: TarHeader, rel: string, path: string, parentSetgid: boolean, chunks: Buffer[]): void {
+    const run = (): void => {
+      this.#inflight++;
+      const sec = Math.floor(h.mtime);
+      const nsec = Math.round((h.mtime - sec) * 1e9);
+      const chown = h.uid !== 0 || h.gid !== 0 || parentSetgid;
+      const chmod = (h.mode & 0o7000) !== 0 || (h.mode & UMASK) !== 0;
+      this.#fs.writeFile(path, h.mode, h.uid, h.gid, chown, chmod, sec, nsec, chunks, (err) => {
+        this.#inflight--;
+        this.#jobRels.delete(rel);
+        if (err && this.#jobError === null) this.#jobError = BerthError.wrap(err, `entry ${JSON.stringify(h.name)}`);
+        if (!err) this.size += h.size;
+        const next = this.#jobError === null ? this.#waiting.shift() : undefined;
+        if (next) next();
+        else if (this.#inflight === 0 && this.#idle) {
+          const idle = this.#idle;
+          this.#idle = null;
+          idle();
+        }
+      });
+    };
+    if (this.#inflight < this.#concurrency) run();
+    else this.#waiting.push(run);
+  }
+
+  /** Wait until every queued file is created; throws the first failure. */
+  settled(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (this.#jobError !== null) return reject(this.#jobError);
+        if (!this.#pending()) return resolve();
+        this.#idle = check;
+      };
+      check();
+    });
+  }
+
+  /**
+   * Between input chunks: bound the queue of files waiting for the pool, and replay the calls
+   * deferred by a conflict once the files they wait for exist.
+   */
+  async drain(): Promise<void> {
+    for (;;) {
+      if (this.#jobError !== null) throw this.#jobError;
+      if (this.#deferred) {
+        await this.settled();
+        const calls = this.#deferred;
+        this.#deferred = null;
+        for (let i = 0; i < calls.length; i++) {
+          if (this.#deferred) {
+            (this.#deferred as Call[]).push(...calls.slice(i));
+            break;
+          }
+          const c = calls[i];
+          if (c[0] === 0) this.entry(c[1]);
+          else if (c[0] === 1) this.data(c[1]);
+          else this.end();
+        }
+        continue;
+      }
+      if (this.#waiting.length > MAX_WAITING) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        continue;
+      }
+      return;
+    }
+  }
+
+  #entry(h: TarHeader, rel: string): void {
     const base = baseOf(rel);
     if (base.startsWith(WH)) return this.#whiteout(h, rel, base);
     if (rel === '') {
@@ -284,6 +445,7 @@ class Applier implements TarSink {
     // this layer becomes opaque instead, a file of this layer already hides the lower one.
     const abs = this.#dirs.dir(parent, h.name, true) as string;
     const path = `${abs}/${name}`;
+    this.#written.add(victim);
     const st = lstatSync(path, { throwIfNoEntry: false });
     if (!st) this.#fs.mknod(path, S_IFCHR, 0, 0);
     else if (st.isDirectory()) this.#fs.lsetxattr(path, 'trusted.overlay.opaque', Buffer.from('y'));

@@ -90,6 +90,11 @@ export class RootDirs {
     return p;
   }
 
+  /** Whether `rel` is known to be a directory (created or checked). */
+  isDir(rel: string): boolean {
+    return this.#dirs.has(rel);
+  }
+
   /** Record a directory this unpacker made or changed itself. */
   known(dir: string, mode: number): void {
     this.#dirs.set(dir, (mode & S_ISGID) !== 0);

@@ -18,6 +18,23 @@ export interface FsOps {
   lgetxattr(path: string, name: string): Buffer | null;
   /** llistxattr(2): the attribute names this process may see. */
   llistxattr(path: string): string[];
+  /**
+   * Create a new regular file (O_EXCL|O_NOFOLLOW) with `data`, chown/chmod it when asked,
+   * set its mtime, close it: all on a libuv pool thread, then `cb` on the main thread.
+   * The buffers must not change until then.
+   */
+  writeFile(
+    path: string,
+    mode: number,
+    uid: number,
+    gid: number,
+    chown: boolean,
+    chmod: boolean,
+    mtimeSec: number,
+    mtimeNsec: number,
+    data: Buffer[],
+    cb: (err: NodeJS.ErrnoException | null) => void,
+  ): void;
 }
 
 export const S_IFMT = 0o170000;

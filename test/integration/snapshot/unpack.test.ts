@@ -156,6 +156,50 @@ describe('applyLayer and unpackLayer against umoci', () => {
   }
 });
 
+describe('parallel small-file creation keeps tar order semantics', () => {
+  // Later entries win, replacements and whiteouts wait for the files they touch.
+  const tricky: LayerEntry[] = [
+    { name: 'dup', content: 'first' },
+    { name: 'dup', content: 'second', mode: 0o600 },
+    { name: 'f-then-d', content: 'file' },
+    { name: 'f-then-d/', mode: 0o700 },
+    { name: 'f-then-d/in', content: 'in' },
+    { name: 'd-then-f/', mode: 0o755 },
+    { name: 'd-then-f/in', content: 'in' },
+    { name: 'd-then-f', content: 'now a file' },
+    { name: 'wh-same-layer', content: 'kept' },
+    { name: '.wh.wh-same-layer' },
+    { name: 'target', content: 'linked' },
+    { name: 'link', type: 'link', linkname: 'target' },
+    { name: 'sym', type: 'symlink', linkname: 'target' },
+    { name: 'sym', content: 'a file replaces the symlink' },
+    ...Array.from({ length: 300 }, (_, i) => ({ name: `many/f${i}`, content: `n${i}`, mode: i % 2 ? 0o4755 : 0o640, uid: i % 7, gid: i % 5 })),
+    { name: 'many/f7', content: 'rewritten after 300 others' },
+  ];
+  for (const format of ['overlay', 'native'] as const) {
+    it(`${format}: concurrency 8 gives the same tree as 1`, async () => {
+      const tar = await layerTar(tricky);
+      const one = scope.mkdtemp('c1');
+      const eight = scope.mkdtemp('c8');
+      await applyLayer(Readable.from([tar]), one, { format, concurrency: 1 });
+      // Small input chunks, so that conflicts straddle chunk boundaries too.
+      const chunks = Array.from({ length: Math.ceil(tar.length / 700) }, (_, i) => tar.subarray(i * 700, (i + 1) * 700));
+      await applyLayer(Readable.from(chunks), eight, { format, concurrency: 8 });
+      const a = describeTree(one);
+      assert.deepEqual(diffTrees(a, describeTree(eight)), []);
+      assert.equal(a.get('dup')?.mode, '600');
+      assert.equal(a.get('d-then-f')?.type, 'file');
+      assert.equal(a.get('f-then-d/in')?.type, 'file');
+      assert.equal(a.get('many/f1')?.mode, '4755');
+      assert.equal(a.get('link')?.linkOf ?? a.get('target')?.linkOf, 'link');
+    });
+  }
+  it('a path through a file being created is still refused', async () => {
+    const tar = await layerTar([{ name: 'x', content: 'file' }, { name: 'x/y', content: 'under a file' }]);
+    await assert.rejects(applyLayer(Readable.from([tar]), scope.mkdtemp('cx'), { format: 'overlay', concurrency: 8 }), /not a directory/);
+  });
+});
+
 describe('hostile layers fail and write nothing outside the snapshot', () => {
   const listing = (dir: string): string[] => {
     const out: string[] = [];
