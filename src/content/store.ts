@@ -1,5 +1,6 @@
 import { createReadStream, promises as fsp, existsSync, readdirSync, rmSync, statSync, type ReadStream } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { BerthError } from '../errors/index.js';
 import { migrate, openDatabase, type Db } from '../util/sqlite.js';
 import { digestHex, newDigester } from './digest.js';
@@ -21,6 +22,8 @@ export interface IngestWriter {
   write(chunk: Uint8Array): Promise<void>;
   /** Drop what is there and start from byte 0 (the server ignored a Range request). */
   reset(): Promise<void>;
+  /** The bytes kept from an interrupted attempt (`offset` of them), to replay to a reader. */
+  readExisting(): Readable;
 }
 
 export type IngestResult = 'committed' | 'exists';
@@ -151,6 +154,9 @@ export class ContentStore {
             await fh.truncate(0);
             hash = newDigester();
             written = 0;
+          },
+          readExisting() {
+            return offset > 0 ? createReadStream(dataPath, { start: 0, end: offset - 1, highWaterMark: 1 << 20 }) : Readable.from([]);
           },
         };
         try {

@@ -1,5 +1,4 @@
-import { open } from 'node:fs/promises';
-import { pipeline } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { BerthError, toBerthError } from '../errors/index.js';
 import { MAX_MANIFEST_SIZE } from '../registry/index.js';
 import type { Descriptor, Platform } from '../spec/image.js';
@@ -10,7 +9,9 @@ import { limiter } from './limit.js';
 import { isIndexType, isManifestType, layerCompression, parseConfig, parseIndex, parseManifest } from './manifest.js';
 import { formatPlatform, hostPlatform, selectPlatform } from './platform.js';
 import { formatReference, parseReference, type Reference } from './reference.js';
-import { decompressor, diffIdVerifier, sniffCompression } from './unpack.js';
+import { decompressor, diffIdVerifier, sniffStream } from './unpack.js';
+import type { IngestResult } from '../content/index.js';
+import type { BlobSink } from '../registry/index.js';
 
 export type LayerStatus = 'waiting' | 'downloading' | 'exists' | 'downloaded' | 'unpacking' | 'unpacked' | 'already-unpacked';
 
@@ -82,24 +83,61 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
     for (const d of [top.descriptor, manifestDesc, manifest.config, ...manifest.layers]) lease.add({ kind: 'content', key: d.digest });
 
     const source = (digest: string) => deps.content.setLabel(digest, sourceLabel(ref.domain), ref.path);
-    const fetchOne = async (desc: Descriptor, progress: boolean): Promise<void> => {
+    // Streaming unpack: the layer next in line to unpack tees its bytes from the network into
+    // the unpacker while they land in the ingest (replaying any bytes kept from an earlier
+    // attempt first); its tar stream ends only after the blob's digest verified. Other layers
+    // unpack from the stored blob once their parent is unpacked.
+    let nextUnpack = 0;
+    let chains: string[] = [];
+    const live: (PassThrough | undefined)[] = [];
+    const liveStarted = manifest.layers.map(() => deferred());
+    const fetchOne = async (desc: Descriptor, progress: boolean, index?: number): Promise<void> => {
       let bytes = 0;
-      const r = await deps.content.ingest(
-        desc,
-        async (w) => {
-          bytes = w.offset;
-          if (progress) emit({ type: 'layer', digest: desc.digest, size: desc.size, status: 'downloading' });
-          await deps.registry.fetchBlob(ref.domain, ref.path, desc, w, {
-            signal: opts.signal,
-            onBytes: (n) => {
-              bytes += n;
-              fetched += n;
-              if (progress) emit({ type: 'progress', digest: desc.digest, bytes, size: desc.size });
-            },
-          });
-        },
-        opts.signal,
-      );
+      let r: IngestResult;
+      try {
+        r = await deps.content.ingest(
+          desc,
+          async (w) => {
+            bytes = w.offset;
+            if (progress) emit({ type: 'layer', digest: desc.digest, size: desc.size, status: 'downloading' });
+            let tee: PassThrough | undefined;
+            if (index !== undefined && deps.unpacker && index === nextUnpack && !(await deps.unpacker.has(chains[index]))) {
+              tee = live[index] = new PassThrough({ highWaterMark: 1 << 20 });
+              liveStarted[index].resolve();
+              for await (const c of w.readExisting()) if (!(await feed(tee, c as Buffer))) break;
+            }
+            const sink: BlobSink = {
+              get written() {
+                return w.written;
+              },
+              write: async (c) => {
+                await w.write(c);
+                if (tee && !(await feed(tee, c))) tee = undefined;
+              },
+              reset: async () => {
+                await w.reset();
+                // The bytes already teed are not the start of the blob any more.
+                tee?.destroy(new BerthError('UNAVAILABLE', 'the registry restarted the blob'));
+                tee = undefined;
+              },
+            };
+            await deps.registry.fetchBlob(ref.domain, ref.path, desc, sink, {
+              signal: opts.signal,
+              onBytes: (n) => {
+                bytes += n;
+                fetched += n;
+                if (progress) emit({ type: 'progress', digest: desc.digest, bytes, size: desc.size });
+              },
+            });
+          },
+          opts.signal,
+        );
+      } catch (err) {
+        if (index !== undefined) live[index]?.destroy(toBerthError(err));
+        throw err;
+      }
+      // Verified and committed: now the teed tar may end.
+      if (index !== undefined && live[index] && !live[index]!.destroyed) live[index]!.end();
       if (r === 'committed') committed.push(desc.digest);
       source(desc.digest);
       if (progress) emit({ type: 'layer', digest: desc.digest, size: desc.size, status: r === 'committed' ? 'downloaded' : 'exists' });
@@ -109,25 +147,42 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
     if (manifestDesc !== top.descriptor) await deps.content.put(manifestData, manifestDesc);
     await fetchOne(manifest.config, false);
     const config = parseConfig(await deps.content.read(manifest.config.digest), manifest.layers.length, `parse config ${manifest.config.digest}`);
-    const chains = chainIds(config.rootfs.diff_ids);
+    chains = chainIds(config.rootfs.diff_ids);
     for (const l of manifest.layers) emit({ type: 'layer', digest: l.digest, size: l.size, status: 'waiting' });
 
     const limit = limiter(opts.concurrency ?? 4);
-    const downloads = manifest.layers.map((l) => limit(() => fetchOne(l, true)));
+    const downloads = manifest.layers.map((l, i) => limit(() => fetchOne(l, true, i)));
     // Settle every download even when one fails, so none is left writing after we return.
     const settled = Promise.allSettled(downloads);
     try {
       if (deps.unpacker) {
         for (let i = 0; i < manifest.layers.length; i++) {
-          await downloads[i];
+          nextUnpack = i;
           const layer = manifest.layers[i];
+          const diffId = config.rootfs.diff_ids[i];
           lease.add({ kind: 'snapshot', key: chains[i] });
+          await Promise.race([downloads[i], liveStarted[i].promise]);
           if (await deps.unpacker.has(chains[i])) {
             emit({ type: 'layer', digest: layer.digest, size: layer.size, status: 'already-unpacked' });
             continue;
           }
           emit({ type: 'layer', digest: layer.digest, size: layer.size, status: 'unpacking' });
-          await unpackFromStore(deps, layer, config.rootfs.diff_ids[i], chains[i], chains[i - 1]);
+          let done = false;
+          const tee = live[i];
+          if (tee) {
+            try {
+              await unpackFromStream(deps, layer, diffId, chains[i], chains[i - 1], tee);
+              done = true;
+            } catch {
+              // A restarted or failed stream: once the blob is stored (or its error is known),
+              // unpack from the store; a real problem with the layer fails there again.
+              await downloads[i];
+            }
+          }
+          if (!done) {
+            await downloads[i];
+            await unpackFromStore(deps, layer, diffId, chains[i], chains[i - 1]);
+          }
           unpacked.push(chains[i]);
           emit({ type: 'layer', digest: layer.digest, size: layer.size, status: 'unpacked' });
         }
@@ -164,29 +219,56 @@ export function sourceLabel(domain: string): string {
   return `berth.io/distribution.source.${domain}`;
 }
 
-/** Stream a stored layer blob through decompression and diffID verification into the unpacker. */
+/** Unpack a stored layer blob (see unpackFromStream). */
 export async function unpackFromStore(deps: ImageDeps, layer: Descriptor, diffId: string, chainId: string, parent: string | undefined): Promise<void> {
+  await unpackFromStream(deps, layer, diffId, chainId, parent, deps.content.createReadStream(layer.digest));
+}
+
+/**
+ * Stream a layer blob through decompression (sniffed from its first bytes) and diffID
+ * verification into the unpacker, which commits the snapshot only when the stream ends.
+ */
+export async function unpackFromStream(deps: ImageDeps, layer: Descriptor, diffId: string, chainId: string, parent: string | undefined, src: Readable): Promise<void> {
   const unpacker = deps.unpacker;
   if (!unpacker) throw new BerthError('FAILED_PRECONDITION', 'unpack: no snapshotter configured');
-  const fh = await open(deps.content.path(layer.digest), 'r');
-  const head = Buffer.alloc(4);
+  const what = `unpack layer ${layer.digest} (chain ${chainId})`;
+  let sniffed;
   try {
-    await fh.read(head, 0, 4, 0);
-  } finally {
-    await fh.close();
+    sniffed = await sniffStream(src, layerCompression(layer.mediaType));
+  } catch (err) {
+    throw BerthError.wrap(err, what);
   }
-  const kind = sniffCompression(head, layerCompression(layer.mediaType));
-  const src = deps.content.createReadStream(layer.digest);
   const verify = diffIdVerifier(diffId, `unpack layer ${layer.digest}`);
-  pipeline(src, decompressor(kind), verify, () => {
+  pipeline(sniffed.stream, decompressor(sniffed.kind), verify, () => {
     // errors reach the unpacker through `verify`
   });
   try {
     await unpacker.unpack(chainId, parent, verify);
   } catch (err) {
     verify.destroy();
-    throw BerthError.wrap(err, `unpack layer ${layer.digest} (chain ${chainId})`);
+    src.destroy();
+    throw BerthError.wrap(err, what);
   }
 }
 
-export type { Reference };
+/** Write to a stream, waiting for room; false once the reader is gone. */
+async function feed(s: PassThrough, chunk: Buffer | Uint8Array): Promise<boolean> {
+  if (s.destroyed) return false;
+  if (s.write(chunk)) return true;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      s.off('drain', done);
+      s.off('close', done);
+      resolve();
+    };
+    s.once('drain', done);
+    s.once('close', done);
+  });
+  return !s.destroyed;
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}

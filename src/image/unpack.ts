@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { Duplex, PassThrough, Transform, type Readable, type Writable } from 'node:stream';
+import { Duplex, PassThrough, Readable, Transform, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { BerthError } from '../errors/index.js';
@@ -108,4 +108,24 @@ export function diffIdVerifier(expected: string, what: string): Transform {
       else cb();
     },
   });
+}
+
+/**
+ * Peek at a stream's first chunk to sniff its compression, and return a stream of all of it.
+ * Errors of the source reach the returned stream.
+ */
+export async function sniffStream(src: Readable, declared: LayerCompression): Promise<{ kind: LayerCompression; stream: Readable }> {
+  const it = src[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first = await it.next();
+  const head: Buffer = first.done ? Buffer.alloc(0) : first.value;
+  const kind = sniffCompression(head, declared);
+  async function* all(): AsyncGenerator<Buffer> {
+    if (head.length) yield head;
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return;
+      yield n.value;
+    }
+  }
+  return { kind, stream: Readable.from(all(), { objectMode: false }) };
 }

@@ -11,7 +11,9 @@ export type Fault =
   | { kind: 'corrupt' }
   | { kind: 'cut'; after: number }
   | { kind: 'status'; status: number }
-  | { kind: 'slow'; bytesPerTick: number; tickMs: number };
+  | { kind: 'slow'; bytesPerTick: number; tickMs: number }
+  /** Forward without the Range header: the registry answers 200 with the whole blob. */
+  | { kind: 'ignore-range' };
 
 export interface Proxy {
   host: string;
@@ -51,9 +53,10 @@ export async function startProxy(reg: Registry): Promise<Proxy> {
       return;
     }
     const headers = { ...req.headers, host: target.host };
+    if (fault?.kind === 'ignore-range') delete headers.range;
     const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (ur) => {
       res.writeHead(ur.statusCode ?? 502, ur.headers);
-      if (!fault) {
+      if (!fault || fault.kind === 'ignore-range') {
         ur.pipe(res);
         return;
       }

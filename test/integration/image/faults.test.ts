@@ -200,3 +200,59 @@ test('a layer whose content does not match its diff_id is refused with nothing s
   assert.match(r.stderr, /the config says diff_id sha256:1111/);
   assertNothingStored(root);
 });
+
+test('streaming unpack survives resumes: cut mid-blob, a registry ignoring Range, a partial ingest from before', async () => {
+  const l = new Layout(scope.mkdtemp('layout'));
+  const content = noise(12 << 20, 'stream');
+  const one = await l.image([{ entries: [{ path: 'data', type: 'file', content }], compression: 'gzip' }], { tag: 's1' });
+  await execOk('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--preserve-digests', `oci:${l.dir}:s1`, `docker://${reg.host}/test/stream:s1`], { timeoutMs: 60_000 });
+  const layerPath = `/v2/test/stream/blobs/${one.layers[0].digest}`;
+  const env = { ...process.env, BERTH_SNAPSHOTTER: 'native' };
+  const want = createHash('sha256').update(content).digest('hex');
+  const check = async (root: string, out: string) => {
+    assert.match(out, /: unpacked \(/);
+    const { newSnapshotter } = await import('../../../src/snapshot/index.js');
+    const { closeDatabases } = await import('../../../src/util/sqlite.js');
+    const sn = newSnapshotter('native', root);
+    const key = scope.uid('view');
+    const [m] = await sn.view(key, one.layers[0].diffId);
+    const got = createHash('sha256').update(readFileSync(join(m.source, 'data'))).digest('hex');
+    await sn.remove(key);
+    closeDatabases();
+    assert.equal(got, want, 'unpacked content');
+  };
+
+  // (a) cut twice mid-blob, resumed with Range inside one pull while the tar streams.
+  let root = scope.mkdtemp('root');
+  proxy.ranges.clear();
+  proxy.counts.delete(`GET ${layerPath}`);
+  proxy.fault = (m, p, n) => (m === 'GET' && p === layerPath && n <= 2 ? { kind: 'cut', after: (n * 3) << 20 } : undefined);
+  let r = await berth(root, ['pull', `${proxy.host}/test/stream:s1`], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((proxy.ranges.get(layerPath) ?? []).length, 2);
+  const order = r.stdout.split('\n').filter((x) => x.startsWith(one.layers[0].digest.slice(7, 19))).map((x) => x.split(': ')[1].split(' ')[0]);
+  assert.ok(order.indexOf('unpacking') < order.indexOf('downloaded'), `streamed: ${order.join(', ')}`);
+  await check(root, r.stdout);
+
+  // (b) cut, then the registry ignores the Range request: the teed bytes are dropped and the
+  //     layer unpacks from the stored blob.
+  root = scope.mkdtemp('root');
+  proxy.counts.delete(`GET ${layerPath}`);
+  proxy.fault = (m, p, n) => (m === 'GET' && p === layerPath ? (n === 1 ? { kind: 'cut', after: 4 << 20 } : n === 2 ? { kind: 'ignore-range' } : undefined) : undefined);
+  r = await berth(root, ['pull', `${proxy.host}/test/stream:s1`], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(proxy.counts.get(`GET ${layerPath}`), 2);
+  await check(root, r.stdout);
+
+  // (c) a partial ingest left by a failed pull is replayed into the unpacker, then the rest.
+  root = scope.mkdtemp('root');
+  proxy.ranges.clear();
+  proxy.fault = (m, p) => (m === 'GET' && p === layerPath ? { kind: 'cut', after: 5 << 20 } : undefined);
+  r = await berth(root, ['pull', `${proxy.host}/test/stream:s1`], { env: { ...env, BERTH_REGISTRY_RETRIES: '0' } });
+  assert.equal(r.code, 125);
+  proxy.fault = () => undefined;
+  r = await berth(root, ['pull', `${proxy.host}/test/stream:s1`], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((proxy.ranges.get(layerPath) ?? []).length, 1);
+  await check(root, r.stdout);
+});
