@@ -232,6 +232,8 @@ export interface PathProbe {
   rdev?: string;
   readable?: boolean;
   readErrno?: string | null;
+  /** Which call failed: "open" (permissions, device cgroup) or "read" (the file itself). */
+  readStep?: 'open' | 'read' | null;
   readCount?: number;
   writable?: boolean;
   writeErrno?: string | null;

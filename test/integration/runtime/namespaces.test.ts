@@ -1,6 +1,6 @@
 // Namespaces and the UTS fields, seen from inside by the checker.
 import assert from 'node:assert/strict';
-import { readlinkSync, statSync } from 'node:fs';
+import { chmodSync, readlinkSync, statSync } from 'node:fs';
 import { test } from 'node:test';
 import { Bundle, RuntimeCli, Scope, describe as show, exec, leakCheckFile, parseReport, runtimeName } from '../../harness/index.js';
 
@@ -74,4 +74,51 @@ test('domainname is set in the new UTS namespace', async (t) => {
   if (runtimeName() === 'runc') return t.skip('runc 1.1 ignores "domainname" (runc 1.2 sets it)');
   const rep = await rt.report(Bundle.create(scope).update((s) => void (s.domainname = 'berth.example')).dir);
   assert.equal(rep.domainname, 'berth.example');
+});
+
+test('a user namespace with uid/gid mappings: root inside is an unprivileged id outside', async () => {
+  const map = [{ containerID: 0, hostID: 200000, size: 65536 }];
+  const b = Bundle.create(scope)
+    .namespace('user')
+    .update((s) => {
+      s.linux!.uidMappings = map;
+      s.linux!.gidMappings = map;
+    })
+    .args('sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; /checker /etc/passwd');
+  // The mapped root (host uid 200000) must be able to reach the rootfs: mkdtemp dirs are 0700.
+  chmodSync(scope.dir, 0o711);
+  chmodSync(b.dir, 0o711);
+  const id = scope.uid();
+  const r = await rt.runForeground(id, b.dir);
+  assert.equal(r.code, 0, show(r));
+  const [uidMap, gidMap] = r.stdout.split('\n').slice(0, 2).map((l) => l.trim().split(/\s+/).map(Number));
+  assert.deepEqual(uidMap, [0, 200000, 65536]);
+  assert.deepEqual(gidMap, [0, 200000, 65536]);
+  const rep = parseReport(r.stdout.slice(r.stdout.indexOf('{')));
+  assert.equal(rep.uid, 0, 'root inside');
+  assert.notEqual(rep.namespaces.user, hostNs('user'), 'a new user namespace');
+  // Files of host root are not mapped: they show as the overflow id.
+  assert.equal(rep.paths[0].uid, 65534);
+});
+
+test('sysctls of the new namespaces are set', async () => {
+  const b = Bundle.create(scope)
+    .update((s) => void (s.linux!.sysctl = { 'net.ipv4.ip_forward': '1', 'kernel.msgmax': '4096' }))
+    .args('sh', '-c', 'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax');
+  const r = await rt.runForeground(scope.uid(), b.dir);
+  assert.equal(r.code, 0, show(r));
+  assert.deepEqual(r.stdout.trim().split('\n'), ['1', '4096']);
+});
+
+test('a sysctl of a namespace the container does not own is refused', async () => {
+  // With the host network namespace, net.* would change the host: runc refuses.
+  const b = Bundle.create(scope)
+    .withoutNamespace('network')
+    .update((s) => void (s.linux!.sysctl = { 'net.ipv4.ip_forward': '1' }))
+    .args('true');
+  const id = scope.uid();
+  const before = (await import('node:fs')).readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8');
+  const r = await rt.runForeground(id, b.dir);
+  assert.notEqual(r.code, 0, 'refused');
+  assert.equal((await import('node:fs')).readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8'), before, 'the host value is untouched');
 });
