@@ -57,7 +57,9 @@ const O_CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | con
 const UMASK = process.umask();
 /** Files up to this size are created whole on the pool; bigger ones stream synchronously. */
 const SMALL_FILE = 1 << 20;
+/** Bounds on files read ahead of the pool: their content is held in memory meanwhile. */
 const MAX_WAITING = 4096;
+const MAX_WAITING_BYTES = 64 << 20;
 
 type Call = [0, TarHeader] | [1, Buffer] | [2];
 
@@ -112,8 +114,11 @@ class Applier implements TarSink {
   readonly #jobRels = new Set<string>();
   readonly #waiting: (() => void)[] = [];
   #inflight = 0;
+  #waitingBytes = 0;
   #jobError: unknown = null;
   #idle: (() => void) | null = null;
+  /** Woken by every finished file, for drain()'s read-ahead bound. */
+  #wake: (() => void) | null = null;
   /** The small file whose content is being collected for a job. */
   #collect: { header: TarHeader; rel: string; path: string; parentSetgid: boolean; chunks: Buffer[] } | null = null;
   /**
@@ -251,6 +256,9 @@ class Applier implements TarSink {
         this.#jobRels.delete(rel);
         if (err && this.#jobError === null) this.#jobError = BerthError.wrap(err, `entry ${JSON.stringify(h.name)}`);
         if (!err) this.size += h.size;
+        const wake = this.#wake;
+        this.#wake = null;
+        wake?.();
         const next = this.#jobError === null ? this.#waiting.shift() : undefined;
         if (next) next();
         else if (this.#inflight === 0 && this.#idle) {
@@ -261,7 +269,13 @@ class Applier implements TarSink {
       });
     };
     if (this.#inflight < this.#concurrency) run();
-    else this.#waiting.push(run);
+    else {
+      this.#waitingBytes += h.size;
+      this.#waiting.push(() => {
+        this.#waitingBytes -= h.size;
+        run();
+      });
+    }
   }
 
   /** Wait until every queued file is created; throws the first failure. */
@@ -299,8 +313,8 @@ class Applier implements TarSink {
         }
         continue;
       }
-      if (this.#waiting.length > MAX_WAITING) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.#waiting.length > MAX_WAITING || this.#waitingBytes > MAX_WAITING_BYTES) {
+        await new Promise<void>((resolve) => (this.#wake = resolve));
         continue;
       }
       return;
