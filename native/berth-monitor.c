@@ -800,6 +800,24 @@ static void release_all(void) {
     struct timeval tv = {2, 0};
     setsockopt(clients[i].fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     client_flush(i);
+    fcntl(clients[i].fd, F_SETFL, fl | O_NONBLOCK);
+    shutdown(clients[i].fd, SHUT_WR);
+  }
+  /* lingering close: a client may still be writing (stdin, a resize) when we are done; closing
+   * now would fail those writes (EPIPE) and could lose the EXIT frame on its side. Wait up to
+   * 1 s for each client to close after it read our EOF, discarding what it sends. */
+  long long until = now_ms() + 1000;
+  while (nclients) {
+    struct pollfd p[MAX_CLIENTS];
+    for (int i = 0; i < nclients; i++) p[i] = (struct pollfd){clients[i].fd, POLLIN, 0};
+    long long left = until - now_ms();
+    if (left <= 0 || poll(p, (nfds_t)nclients, (int)left) <= 0) break;
+    for (int i = nclients - 1; i >= 0; i--) {
+      if (!p[i].revents) continue;
+      char buf[4096];
+      ssize_t r = read(clients[i].fd, buf, sizeof buf);
+      if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) client_drop(i);
+    }
   }
   while (nclients) client_drop(0);
   if (attach_fd >= 0) {

@@ -38,7 +38,11 @@ export class MonitorAttach extends Duplex {
         w.reject(new BerthError('UNAVAILABLE', `start ${this.#id}: the monitor closed the connection`));
       this.push(null);
     });
-    sock.on('error', (err) => this.destroy(BerthError.wrap(err, `attach ${this.#id}`)));
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      // the monitor finished while we were writing: a normal end, 'close' follows
+      if (err.code === 'EPIPE' || err.code === 'ECONNRESET') return;
+      this.destroy(BerthError.wrap(err, `attach ${this.#id}`));
+    });
   }
 
   #onData(d: Buffer): void {
@@ -63,6 +67,7 @@ export class MonitorAttach extends Duplex {
   override _read(): void {}
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (!this.#sock.writable) return cb(); // the monitor is gone: nobody to read stdin
     for (let off = 0; off < chunk.length; off += MAX_CLIENT_PAYLOAD) {
       this.#sock.write(encodeFrame(FRAME.stdin, chunk.subarray(off, off + MAX_CLIENT_PAYLOAD)));
     }
@@ -70,6 +75,7 @@ export class MonitorAttach extends Duplex {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
+    if (!this.#sock.writable) return cb();
     this.#sock.write(encodeFrame(FRAME.closeStdin), () => cb());
   }
 
@@ -80,12 +86,14 @@ export class MonitorAttach extends Duplex {
 
   /** Set the pty's window size (terminal containers only; ignored otherwise). */
   resize(rows: number, cols: number): void {
-    this.#sock.write(encodeResize(rows, cols));
+    if (this.#sock.writable) this.#sock.write(encodeResize(rows, cols));
   }
 
   /** Ask the monitor to run `<runtime> start`; resolves with the container pid. */
   start(): Promise<number> {
     return new Promise((resolve, reject) => {
+      if (!this.#sock.writable)
+        return reject(new BerthError('UNAVAILABLE', `start container ${JSON.stringify(this.#id)}: the monitor has finished`));
       this.#startWaiters.push({ resolve, reject });
       this.#sock.write(encodeFrame(FRAME.start));
     });
@@ -93,6 +101,8 @@ export class MonitorAttach extends Duplex {
 
   /** The next exit is final whatever the restart policy says (before a stop or kill). */
   noRestart(): Promise<void> {
+    // a finished monitor restarts nothing
+    if (!this.#sock.writable) return Promise.resolve();
     return new Promise((resolve) => this.#sock.write(encodeFrame(FRAME.noRestart), () => resolve()));
   }
 }

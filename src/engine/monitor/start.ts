@@ -18,9 +18,9 @@ function monitorArgs(opts: MonitorOptions): string[] {
     '--root', opts.runtimeRoot,
     '--bundle', opts.bundle,
     '--state-dir', opts.stateDir,
-    '--log-path', opts.logPath,
     '--sync-fd', '3',
   ];
+  if (opts.logPath) a.push('--log-path', opts.logPath);
   if (opts.logMaxSize) a.push('--log-max-size', String(opts.logMaxSize));
   if (opts.logMaxFiles) a.push('--log-max-files', String(opts.logMaxFiles));
   if (opts.terminal) a.push('--terminal');
@@ -46,7 +46,7 @@ export function startMonitor(options: MonitorOptions): Promise<MonitorHandle> {
     ...options,
     bundle: resolve(options.bundle),
     stateDir: resolve(options.stateDir),
-    logPath: resolve(options.logPath),
+    logPath: options.logPath && resolve(options.logPath),
     runtimeRoot: resolve(options.runtimeRoot),
     runtimePath: absRuntime(options.runtimePath),
   };

@@ -32,8 +32,8 @@ export interface MonitorOptions {
   terminal: boolean;
   /** Keep the container's stdin open (docker -i): fed from attach clients. */
   stdin: boolean;
-  /** docker json-file log. */
-  logPath: string;
+  /** docker json-file log; absent: no log at all (docker's `--log-driver none`). */
+  logPath: string | undefined;
   /** Rotate when the log would exceed this many bytes (0 or absent: never). */
   logMaxSize?: number;
   /** Files kept in total, the live one included (docker's max-file, default 1). */

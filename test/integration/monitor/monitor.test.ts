@@ -54,7 +54,7 @@ describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
     name: string,
     args: string[],
     o: Partial<MonitorOptions> & { memoryLimit?: number } = {},
-  ): MonitorOptions {
+  ): MonitorOptions & { logPath: string } {
     const { memoryLimit, ...opts } = o;
     const id = `${scope.uid(name)}`;
     ids.push(id);
@@ -69,8 +69,8 @@ describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
       stateDir,
       terminal: false,
       stdin: false,
-      logPath: join(dir, 'ctr.log'),
       ...opts,
+      logPath: join(dir, 'ctr.log'),
     };
   }
 
@@ -141,6 +141,18 @@ describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
     for (let i = 0; i < 100 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(JSON.parse(readFileSync(marker, 'utf8')).exitCode, 7);
     await waitGone(h.monitorPid);
+  });
+
+  it('without a log path writes no log and still relays to clients', async () => {
+    const o = { ...setup('nolog', ['echo', 'nolog']), logPath: undefined };
+    await startMonitor(o);
+    const a = await attach(o.stateDir, o.id);
+    const out: string[] = [];
+    a.on('data', (c: AttachChunk) => out.push(String(c.data)));
+    await a.start();
+    assert.equal((await a.exit)?.exitCode, 0);
+    assert.deepEqual(out, ['nolog\n']);
+    assert.ok(!existsSync(join(scope.dir, 'nolog', 'ctr.log')));
   });
 
   it('relays stdin from an attach client through a pipe', async () => {
