@@ -162,8 +162,9 @@ export class ContentStore {
         try {
           await fill(writer);
         } catch (err) {
-          // A verification failure inside fill (oversize) leaves nothing worth resuming.
-          if (err instanceof BerthError && err.code === 'INVALID_ARGUMENT') await discard(dir, close);
+          // A verification failure inside fill (oversize) leaves nothing worth resuming, and
+          // an empty ingest is nothing to resume either.
+          if ((err instanceof BerthError && err.code === 'INVALID_ARGUMENT') || written === 0) await discard(dir, close);
           throw err;
         }
         if (written !== expected.size) {

@@ -13,7 +13,11 @@ export type Fault =
   | { kind: 'status'; status: number }
   | { kind: 'slow'; bytesPerTick: number; tickMs: number }
   /** Forward without the Range header: the registry answers 200 with the whole blob. */
-  | { kind: 'ignore-range' };
+  | { kind: 'ignore-range' }
+  /** Answer 307 to the registry itself (as a registry redirecting to its storage does). */
+  | { kind: 'redirect' }
+  /** Answer with this body instead of the registry's. */
+  | { kind: 'body'; body: Buffer; contentType: string };
 
 export interface Proxy {
   host: string;
@@ -47,6 +51,16 @@ export async function startProxy(reg: Registry): Promise<Proxy> {
     proxy.counts.set(key, n);
     if (req.headers.range) proxy.ranges.set(path, [...(proxy.ranges.get(path) ?? []), String(req.headers.range)]);
     const fault = proxy.fault(req.method ?? 'GET', path, n);
+    if (fault?.kind === 'redirect') {
+      res.writeHead(307, { Location: `${reg.url}${req.url}` });
+      res.end();
+      return;
+    }
+    if (fault?.kind === 'body') {
+      res.writeHead(200, { 'Content-Type': fault.contentType, 'Content-Length': String(fault.body.length) });
+      res.end(fault.body);
+      return;
+    }
     if (fault?.kind === 'status') {
       res.writeHead(fault.status, { 'Content-Type': 'text/plain' });
       res.end('injected failure\n');

@@ -256,3 +256,37 @@ test('streaming unpack survives resumes: cut mid-blob, a registry ignoring Range
   assert.equal((proxy.ranges.get(layerPath) ?? []).length, 1);
   await check(root, r.stdout);
 });
+
+test('blob redirects are followed; a missing blob and an oversized manifest are errors with nothing stored', async () => {
+  let root = scope.mkdtemp('root');
+  proxy.fault = (m, p) => (m === 'GET' && p.includes('/blobs/') ? { kind: 'redirect' } : undefined);
+  let r = await berth(root, ['pull', `${proxy.host}/test/faults:v1`]);
+  proxy.fault = () => undefined;
+  assert.equal(r.code, 0, r.stderr);
+  assertConsistent(root);
+
+  root = scope.mkdtemp('root');
+  proxy.fault = (m, p) => (m === 'GET' && p === blobPath(img.layers[2].digest) ? { kind: 'status', status: 404 } : undefined);
+  r = await berth(root, ['pull', `${proxy.host}/test/faults:v1`]);
+  proxy.fault = () => undefined;
+  assert.equal(r.code, 125);
+  assert.match(r.stderr, new RegExp(`fetch blob ${img.layers[2].digest}: registry answered 404`));
+  assertNothingStored(root);
+
+  root = scope.mkdtemp('root');
+  const huge = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: img.config, layers: [], pad: 'x'.repeat(5 << 20) }));
+  proxy.fault = (m, p) => (m === 'GET' && p.includes('/manifests/') ? { kind: 'body', body: huge, contentType: 'application/vnd.oci.image.manifest.v1+json' } : undefined);
+  r = await berth(root, ['pull', `${proxy.host}/test/faults:v1`]);
+  proxy.fault = () => undefined;
+  assert.equal(r.code, 125);
+  assert.match(r.stderr, /over the 4194304-byte limit/);
+  assertNothingStored(root);
+
+  root = scope.mkdtemp('root');
+  proxy.fault = (m, p) => (m === 'GET' && p.includes('/manifests/') ? { kind: 'body', body: Buffer.from('{"schemaVersion":2,'), contentType: 'application/vnd.oci.image.manifest.v1+json' } : undefined);
+  r = await berth(root, ['pull', `${proxy.host}/test/faults:v1`]);
+  proxy.fault = () => undefined;
+  assert.equal(r.code, 125);
+  assert.match(r.stderr, /malformed JSON|not JSON/);
+  assertNothingStored(root);
+});
