@@ -81,3 +81,22 @@ test('update --memory on a running container OOM-kills the next big allocation',
   assert.equal(killed.code, 137, `the exec'd allocator is OOM-killed after update: ${show(killed)}`);
   assert.equal((await rt.delete(id, true)).code, 0);
 });
+
+test('events --stats reports the cgroup counters of a running container', async () => {
+  const b = Bundle.create(scope).resources({ memory: { limit: 64 * MiB } }).args('sleep', '60');
+  const id = scope.uid();
+  assert.equal((await rt.runDetached(id, b.dir)).code, 0);
+  const r = await rt.run(['events', '--stats', id]);
+  assert.equal(r.code, 0, show(r));
+  const ev = JSON.parse(r.stdout) as {
+    type: string;
+    id: string;
+    data: { pids?: { current: number }; memory?: { usage?: { usage: number; limit: number } } };
+  };
+  assert.equal(ev.type, 'stats');
+  assert.equal(ev.id, id);
+  assert.ok((ev.data.pids?.current ?? 0) >= 1, `pids.current: ${JSON.stringify(ev.data.pids)}`);
+  assert.ok((ev.data.memory?.usage?.usage ?? 0) > 0, 'memory usage');
+  assert.equal(ev.data.memory?.usage?.limit, 64 * MiB);
+  assert.equal((await rt.delete(id, true)).code, 0);
+});

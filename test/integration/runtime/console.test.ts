@@ -66,3 +66,17 @@ test('run in the foreground with terminal: true uses the caller terminal', async
   assert.equal(r.code, 5, show(r));
   assert.match(r.stdout, /\/dev\/pts\/0/);
 });
+
+test('exec --tty --console-socket gives the exec\'d process its own pty', async () => {
+  const b = Bundle.create(scope).args('sleep', '60');
+  const id = scope.uid();
+  assert.equal((await rt.runDetached(id, b.dir)).code, 0);
+  const rx = await ConsoleReceiver.start(scope);
+  const e = await rt.run(['exec', '--tty', '--console-socket', rx.socketPath, '--detach', id, 'sh', '-c', 'tty; echo exec-done'], {
+    stdioFiles: rt.stdioFiles(`${id}-exec`),
+  });
+  assert.equal(e.code, 0, show(e));
+  const out = await rx.waitFor('exec-done');
+  assert.match(out, /^\/dev\/pts\/\d+\r?\n/);
+  assert.equal((await rt.delete(id, true)).code, 0);
+});

@@ -215,3 +215,14 @@ test('kill of a stopped container fails; delete of a stopped one needs no --forc
   assert.equal((await rt.state(id)).status, 'stopped');
   assert.equal((await rt.delete(id)).code, 0);
 });
+
+test('a process killed from outside the runtime shows as stopped and deletes cleanly', async () => {
+  const b = Bundle.create(scope).args('sleep', '60');
+  const id = scope.uid();
+  assert.equal((await rt.runDetached(id, b.dir)).code, 0);
+  const { pid } = await rt.state(id);
+  process.kill(pid!, 'SIGKILL');
+  await rt.waitStatus(id, 'stopped');
+  assert.equal((await rt.delete(id)).code, 0);
+  assert.notEqual((await rt.run(['state', id])).code, 0);
+});
