@@ -103,6 +103,8 @@ static struct {
   int exec_mode;
   char *cgroups[MAXV];
   int ncg;
+  char *cgleave[MAXV];
+  int ncgleave;
   struct nsjoin join[16];
   int njoin;
   int newflags;
@@ -273,6 +275,10 @@ static void parse_line(char **a, int n) {
     NEED(1);
     ROOM(P.ncg, P.cgroups);
     P.cgroups[P.ncg++] = a[1];
+  } else if (!strcmp(op, "CGROUPLEAVE")) {
+    NEED(1);
+    ROOM(P.ncgleave, P.cgleave);
+    P.cgleave[P.ncgleave++] = a[1];
   } else if (!strcmp(op, "NSJOIN")) {
     NEED(2);
     ROOM(P.njoin, P.join);
@@ -1131,10 +1137,32 @@ __attribute__((noreturn)) static void foreground(int master) {
   _exit(0);
 }
 
+static int g_leavefd[MAXV];
+
 static void join_cgroups(void) {
   char pid[32];
   snprintf(pid, sizeof pid, "%d", getpid());
   for (int i = 0; i < P.ncg; i++) write_file(P.cgroups[i], pid, "join cgroup");
+  /* opened now: after setns(mount) the host's cgroupfs may be out of reach */
+  for (int i = 0; i < P.ncgleave; i++) {
+    g_leavefd[i] = open(P.cgleave[i], O_WRONLY | O_CLOEXEC);
+    if (g_leavefd[i] < 0) fail("open %s", P.cgleave[i]);
+  }
+}
+
+/* After clone/fork, when we stay as the parent: back to our own cgroups, so that we do not
+ * count in the container's (a pids limit would lose a slot to us). */
+static void leave_cgroups(void) {
+  char pid[32];
+  snprintf(pid, sizeof pid, "%d", getpid());
+  for (int i = 0; i < P.ncgleave; i++) {
+    if (write(g_leavefd[i], pid, strlen(pid)) < 0) {
+      int e = errno;
+      kill_child();
+      fail_errno(e, "leave the container's cgroup for %s", P.cgleave[i]);
+    }
+    close(g_leavefd[i]);
+  }
 }
 
 /* Open every namespace first (paths resolve in the host mount ns), then join: user first, so
@@ -1191,6 +1219,7 @@ __attribute__((noreturn)) static void outer_create(void) {
   close(sp[1]);
   if (g_console >= 0) close(g_console);
   int sync = sp[0];
+  leave_cgroups();
   ctl_line("PID %d", pid);
   if (P.newflags & CLONE_NEWUSER) {
     pid_t c = pid;
@@ -1312,6 +1341,7 @@ __attribute__((noreturn)) static void outer_exec(void) {
   g_child = pid;
   close(sp[1]);
   close(rootfd);
+  leave_cgroups();
   if (g_console >= 0) close(g_console);
   ctl_line("PID %d", pid);
   int master = -1;

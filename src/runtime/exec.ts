@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import { BerthError } from '../errors/index.js';
 import type { Namespace, NamespaceType, Process, Spec } from '../spec/runtime.js';
 import { seccompFor } from './seccomp-for.js';
+import { ownCgroupProcsFiles } from './cgroup-return.js';
 import { HelperSession, helperError, parseLine } from './native.js';
 import { compileExecPlan } from './plan.js';
 
@@ -79,6 +80,7 @@ export async function execProcess(opts: ExecOptions): Promise<{ pid: number; wai
     process: opts.process,
     namespaces: containerNamespaces(opts.pid),
     cgroupProcsFiles: opts.cgroupProcsFiles,
+    cgroupReturnFiles: opts.detach ? [] : ownCgroupProcsFiles(opts.cgroupProcsFiles),
     consoleSocket: opts.consoleSocket,
     preserveFds: opts.preserveFds,
     detach: opts.detach,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { BerthError, toBerthError, withCleanupError } from '../errors/index.js';
 import type { Spec } from '../spec/runtime.js';
 import { seccompFor } from './seccomp-for.js';
+import { ownCgroupProcsFiles } from './cgroup-return.js';
 import { HelperSession, helperError, parseLine } from './native.js';
 import { compileLaunchPlan, type HostCgroupMount } from './plan.js';
 
@@ -85,6 +86,7 @@ export async function launchContainer(opts: LaunchOptions): Promise<Launched> {
     bundle: opts.bundle,
     fifo: join(opts.stateDir, EXEC_FIFO),
     cgroupProcsFiles: opts.cgroupProcsFiles,
+    cgroupReturnFiles: opts.foreground ? ownCgroupProcsFiles(opts.cgroupProcsFiles) : [],
     consoleSocket: opts.consoleSocket,
     preserveFds: opts.preserveFds,
     noPivot: opts.noPivot,

@@ -26,6 +26,8 @@ export interface LaunchPlanInput {
   /** Absolute path of the exec fifo the init blocks on until `start`. */
   fifo?: string;
   cgroupProcsFiles?: string[];
+  /** Where the helper moves itself after clone when it stays (foreground): its own cgroups. */
+  cgroupReturnFiles?: string[];
   consoleSocket?: string;
   preserveFds?: number;
   noPivot?: boolean;
@@ -308,6 +310,7 @@ export function compileLaunchPlan(input: LaunchPlanInput): PlanOp[] {
   const ops: PlanOp[] = [['MODE', 'create']];
 
   for (const f of input.cgroupProcsFiles ?? []) ops.push(['CGROUP', f]);
+  for (const f of input.cgroupReturnFiles ?? []) ops.push(['CGROUPLEAVE', f]);
   ops.push(...namespaceOps(namespaces));
   const user = has('user');
   if (user && !user.path) {
@@ -379,6 +382,8 @@ export interface ExecPlanInput {
   /** Namespaces of the container that differ from the caller's, as /proc/PID/ns/* paths. */
   namespaces: readonly Namespace[];
   cgroupProcsFiles?: string[];
+  /** Where the helper moves itself after fork when it waits (not detached). */
+  cgroupReturnFiles?: string[];
   consoleSocket?: string;
   preserveFds?: number;
   detach: boolean;
@@ -390,6 +395,7 @@ export interface ExecPlanInput {
 export function compileExecPlan(input: ExecPlanInput): PlanOp[] {
   const ops: PlanOp[] = [['MODE', 'exec']];
   for (const f of input.cgroupProcsFiles ?? []) ops.push(['CGROUP', f]);
+  for (const f of input.cgroupReturnFiles ?? []) ops.push(['CGROUPLEAVE', f]);
   ops.push(...namespaceOps(input.namespaces));
   ops.push(['ROOTDIR', `/proc/${input.pid}/root`]);
   if (input.consoleSocket) ops.push(['CONSOLESOCKET', input.consoleSocket]);

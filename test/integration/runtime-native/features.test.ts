@@ -292,6 +292,25 @@ describe('runtime-native: features', { skip: root ? false : 'needs root (namespa
     assert.match(lines[0], /^\d+:pids:\/$/);
     assert.equal(lines[1], '/sys/fs/cgroup/pids/cgroup.procs');
     assert.ok(Number(lines[2]) >= 1);
+
+    // a helper that stays (foreground run, waited exec) leaves the cgroup: only the
+    // container's processes count against its limits
+    const c = bundle();
+    c.spec.process!.args = ['sleep', '1000'];
+    const l = await launchContainer({ id: 'cg', bundle: c.dir, spec: validateSpec(c.spec, c.dir), stateDir: c.stateDir, cgroupProcsFiles: [`${cg}/cgroup.procs`], foreground: true });
+    try {
+      await releaseContainer(c.stateDir, l.pid);
+      assert.deepEqual(readFileSync(`${cg}/cgroup.procs`, 'utf8').trim().split('\n'), [String(l.pid)]);
+      const e = await execProcess({
+        pid: l.pid, spec: c.spec, cgroupProcsFiles: [`${cg}/cgroup.procs`], detach: false,
+        process: { user: { uid: 0, gid: 0 }, cwd: '/', args: ['sh', '-c', 'cat /sys/fs/cgroup/pids/cgroup.procs | wc -l > /dev/null; exit $(grep -c . /sys/fs/cgroup/pids/cgroup.procs)'] },
+      });
+      // sleep, sh and grep: no helper
+      assert.equal(await e.wait!(), 3);
+    } finally {
+      process.kill(l.pid, 'SIGKILL');
+      await l.wait!();
+    }
   });
 
   it('seccomp: the compiled profile is installed, with and without no_new_privs', async () => {
