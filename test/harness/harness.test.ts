@@ -16,6 +16,7 @@ import {
   RuntimeCli,
   startRegistry,
   withLeakCheck,
+  removeTree,
 } from './index.js';
 
 test('a bundle runs the checker under runc and reports as JSON', () => {
@@ -87,4 +88,38 @@ test('the console receiver gets the pty from runc create --console-socket', () =
     await rt.waitStatus(id, 'stopped');
     assert.equal((await rt.delete(id)).code, 0);
   });
+});
+
+test('the leak check sees a leaked netns, veth and iptables chain of the scope', async () => {
+  const scope = new Scope('harness-net');
+  const before = leakSnapshot(scope);
+  const ns = `${scope.id}-ns`;
+  await execOk('ip', ['netns', 'add', ns]);
+  await execOk('ip', ['link', 'add', `${scope.id}a`, 'type', 'veth', 'peer', 'name', `${scope.id}b`]);
+  const ipt = await exec('iptables', ['-w', '-t', 'filter', '-N', scope.id]);
+  try {
+    const leaks = leaksBetween(before, leakSnapshot(scope));
+    assert.deepEqual(leaks.netns, [`/run/netns/${ns}`]);
+    assert.deepEqual(leaks.links?.sort(), [`${scope.id}a`, `${scope.id}b`]);
+    if (ipt.code === 0) assert.ok(leaks.iptables?.some((l) => l.includes(`:${scope.id} `)), JSON.stringify(leaks.iptables));
+  } finally {
+    await exec('ip', ['link', 'del', `${scope.id}a`]);
+    await exec('ip', ['netns', 'del', ns]);
+    if (ipt.code === 0) await exec('iptables', ['-w', '-t', 'filter', '-X', scope.id]);
+    await scope.cleanup();
+  }
+  assert.deepEqual(leaksBetween(before, leakSnapshot(scope)), {});
+});
+
+test('removeTree refuses to remove through a mount', async () => {
+  const scope = new Scope('harness-rm');
+  const mp = join(scope.dir, 'm');
+  mkdirSync(mp);
+  await execOk('mount', ['-t', 'tmpfs', 'tmpfs', mp]);
+  try {
+    assert.throws(() => removeTree(scope.dir), /still mounted/);
+  } finally {
+    await execOk('umount', [mp]);
+  }
+  assert.deepEqual(await scope.cleanup(), []);
 });
