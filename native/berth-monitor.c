@@ -414,8 +414,13 @@ static void broadcast(int type, const void *p, size_t n) {
 
 /* ---- running the OCI runtime ------------------------------------------------------------ */
 
+#ifndef RUNTIME_TIMEOUT_MS
+#define RUNTIME_TIMEOUT_MS 60000
+#endif
+
 struct run_result {
   int status;          /* wait status, or -1 when it could not be run */
+  int timed_out;       /* killed after RUNTIME_TIMEOUT_MS */
   struct sbuf out;     /* its stdout+stderr when captured */
 };
 
@@ -504,9 +509,17 @@ static void run_runtime(const char *const *args, int in, int out, int err, int c
   }
   close_fd(&cap[1]);
   if (cap[0] >= 0) set_nonblock(cap[0]);
+  /* a runtime that hangs must not hang the monitor: kill it after RUNTIME_TIMEOUT_MS */
+  long long deadline = now_ms() + RUNTIME_TIMEOUT_MS;
+  res->timed_out = 0;
   for (;;) {
     struct pollfd p[3] = {{sigfd, POLLIN, 0}, {console_listen, POLLIN, 0}, {cap[0], POLLIN, 0}};
-    if (poll(p, 3, -1) < 0 && errno != EINTR) break;
+    long long left = deadline - now_ms();
+    if (left <= 0 && !res->timed_out) {
+      kill(pid, SIGKILL);
+      res->timed_out = 1;
+    }
+    if (poll(p, 3, res->timed_out ? 100 : (int)left) < 0 && errno != EINTR) break;
     if (p[1].revents & POLLIN) recv_console(console_listen, master);
     if (p[2].revents) {
       char buf[4096];
@@ -549,7 +562,8 @@ static int status_ok(int st) { return st != -1 && WIFEXITED(st) && WEXITSTATUS(s
 /* {"error":TEXT,"output":...,"runtimeLog":...} for the caller; it picks the runtime's message. */
 static void error_json(struct sbuf *b, const char *what, const struct run_result *r, long long log_from) {
   char text[256];
-  if (r && r->status == -1) snprintf(text, sizeof text, "%s: could not run %s: %s", what, o.runtime, strerror(errno));
+  if (r && r->timed_out) snprintf(text, sizeof text, "%s: %s did not finish in %d s", what, o.runtime, RUNTIME_TIMEOUT_MS / 1000);
+  else if (r && r->status == -1) snprintf(text, sizeof text, "%s: could not run %s: %s", what, o.runtime, strerror(errno));
   else if (r && WIFEXITED(r->status)) snprintf(text, sizeof text, "%s: exit status %d", what, WEXITSTATUS(r->status));
   else if (r) snprintf(text, sizeof text, "%s: killed by signal %d", what, WTERMSIG(r->status));
   else snprintf(text, sizeof text, "%s", what);
@@ -1222,20 +1236,21 @@ int main(int argc, char **argv) {
   }
   chmod(attach_path, 0600);
 
-  if (log_open(0) < 0) {
-    char m[PATH_MAX + 64];
-    int e = errno;
-    snprintf(m, sizeof m, "open log %s", o.log_path);
-    close_fd(&attach_fd);
-    unlink(attach_path);
-    unlink(mpid_path);
-    errno = e;
-    fail_early(m);
-  }
-
+  /* the log is opened once the container exists: a failed create leaves no log file behind */
   struct sbuf err = {0};
-  if (do_create(&err) < 0 || (o.auto_start && do_start(&err) < 0)) {
+  int fine = do_create(&err) == 0;
+  struct stat lst;
+  int log_existed = o.log_path && stat(o.log_path, &lst) == 0;
+  if (fine && log_open(0) < 0) {
+    char m[PATH_MAX + 64];
+    snprintf(m, sizeof m, "open log %s: %s", o.log_path, strerror(errno));
+    error_json(&err, m, NULL, 1LL << 62);
+    fine = 0;
+  }
+  if (fine && o.auto_start && do_start(&err) < 0) fine = 0;
+  if (!fine) {
     if (phase == P_CREATED) delete_container();
+    if (o.log_path && !log_existed) unlink(o.log_path);
     sync_report(err.p, err.len);
     close_fd(&attach_fd);
     unlink(attach_path);

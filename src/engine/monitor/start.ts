@@ -8,8 +8,8 @@ import { monitorFiles } from './paths.js';
 import { failureError, type MonitorFailure } from './runtime-error.js';
 import type { ExecMonitorOptions, MonitorHandle, MonitorOptions } from './types.js';
 
-/** How long create (and start, with options.start) may take before we give up. */
-const SYNC_TIMEOUT_MS = 60_000;
+/** How long create (and start) may take: above the monitor's own 60 s limit per runtime call. */
+const SYNC_TIMEOUT_MS = 150_000;
 
 function monitorArgs(opts: MonitorOptions): string[] {
   const a = [

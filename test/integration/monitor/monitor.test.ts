@@ -358,6 +358,7 @@ describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
       return true;
     });
     assert.ok(!existsSync(o.stateDir), 'state dir removed');
+    assert.ok(!existsSync(o.logPath), 'no log file');
     assert.deepEqual(monitorsOf(o.id), []);
     const list = execFileSync(runtime.path, ['--root', runtimeRoot, 'list', '-q'], { encoding: 'utf8' });
     assert.ok(!list.includes(o.id));
