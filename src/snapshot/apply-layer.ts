@@ -67,8 +67,9 @@ type Call = [0, TarHeader] | [1, Buffer] | [2];
  * Unpack one uncompressed layer tar into `dir`, following the image-spec layer rules
  * (image-spec layer.md: changesets, whiteouts, opaque whiteouts). The caller decompresses
  * and verifies digests. Entries are applied while the stream arrives, with synchronous
- * fs calls (one event-loop turn per input chunk, not per entry); file content streams
- * straight to its fd. Directory mtimes are set last, after their content.
+ * fs calls (one event-loop turn per input chunk, not per entry), except that small files of
+ * an overlay layer are created on the libuv pool, several at once (see `concurrency`); big
+ * files stream straight to their fd. Directory mtimes are set last, after their content.
  *
  * Hostile input (absolute paths, `..` climbing out, paths through symlinks, hardlinks out of
  * the root, devices when not allowed) rejects with INVALID_ARGUMENT/PERMISSION_DENIED;
