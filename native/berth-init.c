@@ -1319,6 +1319,8 @@ __attribute__((noreturn)) static void outer_exec(void) {
     g_errfd = g_sync, g_err_seq = 1;
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    /* the parent leaves the cgroup first, so it never takes a pids slot from our children */
+    if (P.ncgleave) sync_expect("GO");
     for (int i = 0; i < P.njoin; i++)
       if (P.join[i].type == CLONE_NEWUSER) g_in_userns = 1;
     if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0) fail("enter the container root");
@@ -1342,6 +1344,11 @@ __attribute__((noreturn)) static void outer_exec(void) {
   close(sp[1]);
   close(rootfd);
   leave_cgroups();
+  if (P.ncgleave && send(sp[0], "GO", 2, MSG_NOSIGNAL) < 0) {
+    int e = errno;
+    kill_child();
+    fail_errno(e, "start the process");
+  }
   if (g_console >= 0) close(g_console);
   ctl_line("PID %d", pid);
   int master = -1;
