@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { ContentStore } from '../content/index.js';
-import { RegistryClient, type RegistryOptions } from '../registry/index.js';
+import { RegistryClient, registryMirrors, type RegistryOptions } from '../registry/index.js';
+import { DEFAULT_DOMAIN } from './reference.js';
 import { openDatabase } from '../util/sqlite.js';
 import { ImageStore } from './store.js';
 import type { LayerUnpacker } from './unpack.js';
@@ -21,8 +22,14 @@ export function openImageDeps(root: string, opts: { registry?: RegistryOptions; 
     root,
     content: new ContentStore(root, db),
     images: new ImageStore(db),
-    registry: new RegistryClient({ root, ...opts.registry }),
+    // docker's `registry-mirrors` stand in for the default registry only.
+    registry: new RegistryClient({ root, endpoints: mirrorEndpoints(root), ...opts.registry }),
   };
   if (opts.unpacker) deps.unpacker = opts.unpacker;
   return deps;
+}
+
+function mirrorEndpoints(root: string): Record<string, string> {
+  const [first] = registryMirrors(root);
+  return first ? { [DEFAULT_DOMAIN]: first } : {};
 }

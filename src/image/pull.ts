@@ -7,7 +7,7 @@ import type { ImageDeps } from './deps.js';
 import { collectGarbage } from './gc.js';
 import { limiter } from './limit.js';
 import { isIndexType, isManifestType, layerCompression, parseConfig, parseIndex, parseManifest } from './manifest.js';
-import { formatPlatform, hostPlatform, selectPlatform } from './platform.js';
+import { formatPlatform, hostPlatform, platformMatches, selectPlatform } from './platform.js';
 import { formatReference, parseReference, type Reference } from './reference.js';
 import { decompressor, diffIdVerifier, sniffStream } from './unpack.js';
 import type { IngestResult } from '../content/index.js';
@@ -147,6 +147,13 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
     if (manifestDesc !== top.descriptor) await deps.content.put(manifestData, manifestDesc);
     await fetchOne(manifest.config, false);
     const config = parseConfig(await deps.content.read(manifest.config.digest), manifest.layers.length, `parse config ${manifest.config.digest}`);
+    // A single-platform image asked for with an explicit --platform must be that platform.
+    if (opts.platform && manifestDesc === top.descriptor) {
+      const have = { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
+      if (!platformMatches(opts.platform, have)) {
+        throw new BerthError('NOT_FOUND', `the image is for ${formatPlatform(have)}, not the requested ${formatPlatform(opts.platform)}`);
+      }
+    }
     chains = chainIds(config.rootfs.diff_ids);
     for (const l of manifest.layers) emit({ type: 'layer', digest: l.digest, size: l.size, status: 'waiting' });
 

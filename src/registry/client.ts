@@ -29,6 +29,8 @@ export interface RegistryOptions {
   retries?: number;
   /** First backoff delay (ms); doubles per attempt. */
   backoffMs?: number;
+  /** Registry (as in references) -> base URL to talk to instead, e.g. a mirror. */
+  endpoints?: Record<string, string>;
 }
 
 /** Where bytes of a blob go; the content store's ingest writer has this shape. */
@@ -83,16 +85,32 @@ export class RegistryClient {
   /** The last auth challenge per registry, to authorize later calls up front. */
   readonly #challenges = new Map<string, Challenge>();
   readonly #override = new Map<string, Credentials>();
+  readonly #endpoints: Map<string, URL>;
 
   constructor(opts: RegistryOptions = {}) {
     this.#insecure = opts.insecure ?? insecureRegistries(opts.root);
     this.#creds = opts.credentials ?? new CredentialStore();
     this.#retries = opts.retries ?? Number(process.env.BERTH_REGISTRY_RETRIES ?? 4);
     this.#backoff = opts.backoffMs ?? 200;
+    this.#endpoints = new Map();
+    for (const [domain, base] of Object.entries(opts.endpoints ?? {})) {
+      try {
+        this.#endpoints.set(domain, new URL(base.includes('://') ? base : `https://${base}`));
+      } catch {
+        throw new BerthError('INVALID_ARGUMENT', `registry endpoint for ${domain}: invalid URL ${JSON.stringify(base)}`);
+      }
+    }
   }
 
+  /** Where calls for a registry go: its mirror or endpoint if configured, else itself. */
   baseUrl(domain: string): string {
+    const ep = this.#endpoints.get(domain);
+    if (ep) return `${ep.protocol}//${ep.host}`;
     return `${schemeFor(domain, this.#insecure)}://${domain}`;
+  }
+
+  #host(domain: string): string {
+    return this.#endpoints.get(domain)?.host ?? domain;
   }
 
   /** Use these credentials for a registry instead of the stored ones (login). */
@@ -101,7 +119,8 @@ export class RegistryClient {
   }
 
   #credentials(domain: string): Credentials | undefined {
-    return this.#override.get(domain) ?? this.#creds.get(domain);
+    const host = this.#host(domain);
+    return this.#override.get(domain) ?? this.#creds.get(domain) ?? (host !== domain ? this.#creds.get(host) : undefined);
   }
 
   /** `GET /v2/`: checks that the registry answers and that the credentials are accepted. */
@@ -299,13 +318,13 @@ export class RegistryClient {
         const headers: Record<string, string> = { ...call.headers };
         // Credentials go only to the registry itself, never to a storage backend it redirects to.
         let sent: string | undefined;
-        if (url.host === domain) {
+        if (url.host === this.#host(domain)) {
           sent = await this.#authorization(domain, scopes, call.signal);
           if (sent) headers.Authorization = sent;
         }
         const res = await send({ method: call.method, url, headers, body: call.body, signal: call.signal });
         const status = res.statusCode ?? 0;
-        if (status === 401 && url.host === domain && !authRetried) {
+        if (status === 401 && url.host === this.#host(domain) && !authRetried) {
           const challenges = parseChallenges(res.headers['www-authenticate']);
           await discardBody(res);
           const ch = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');

@@ -31,6 +31,26 @@ export function insecureRegistries(root?: string): string[] {
   return out;
 }
 
+/**
+ * `registry-mirrors` of `<root>/config.json`, as docker's daemon.json has them: base URLs
+ * (`http://127.0.0.1:5000`) tried instead of the default registry.
+ */
+export function registryMirrors(root?: string): string[] {
+  if (!root) return [];
+  let text: string;
+  try {
+    text = readFileSync(join(root, 'config.json'), 'utf8');
+  } catch {
+    return [];
+  }
+  try {
+    const list = (JSON.parse(text) as { 'registry-mirrors'?: unknown })['registry-mirrors'];
+    return Array.isArray(list) ? list.filter((x): x is string => typeof x === 'string') : [];
+  } catch (err) {
+    throw new BerthError('INVALID_ARGUMENT', `read ${JSON.stringify(join(root, 'config.json'))}: ${(err as Error).message}`);
+  }
+}
+
 export function isLoopbackHost(domain: string): boolean {
   const host = hostOf(domain);
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);

@@ -20,7 +20,7 @@ async function run(ctx: CliContext, o: { digests?: boolean; format?: string; qui
     return;
   }
   const head = ['REPOSITORY', 'TAG', ...(o.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE'];
-  const rows = list.map((i) => [i.repository, i.tag, ...(o.digests ? [i.digest] : []), id(i.id), i.created ?? '', humanSize(i.size)]);
+  const rows = list.map((i) => [i.repository, i.tag, ...(o.digests ? [i.digest] : []), id(i.id), ago(i.created), humanSize(i.size)]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   for (const r of [head, ...rows]) ctx.out(r.map((v, c) => (c === r.length - 1 ? v : v.padEnd(widths[c] + 3))).join('') + '\n');
 }
@@ -37,3 +37,13 @@ export const registerImages: RegisterCommand = (program: Command, ctx) => {
   add(program.command('images'));
   add(imageGroup(program).command('ls'));
 };
+
+/** "3 days ago", as docker prints creation times. */
+function ago(created: string | undefined): string {
+  const t = created ? Date.parse(created) : NaN;
+  if (Number.isNaN(t)) return 'N/A';
+  const s = Math.max(0, (Date.now() - t) / 1000);
+  const units: [number, string][] = [[365 * 86400, 'year'], [30 * 86400, 'month'], [7 * 86400, 'week'], [86400, 'day'], [3600, 'hour'], [60, 'minute']];
+  for (const [n, u] of units) if (s >= n) return `${Math.floor(s / n)} ${u}${Math.floor(s / n) > 1 ? 's' : ''} ago`;
+  return 'Less than a minute ago';
+}

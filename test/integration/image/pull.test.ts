@@ -2,7 +2,7 @@
 // with images written here and pushed by skopeo.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Scope, execOk, leakCheckFile, startRegistry, type Registry } from '../../harness/index.js';
@@ -52,6 +52,7 @@ test('setup: registry and images', async () => {
   arm64 = await l.image([{ entries: [{ path: 'arch', type: 'file', content: 'arm64\n' }] }], { arch: 'arm64', variant: 'v8' });
   l.index([{ image: arm64, arch: 'arm64', variant: 'v8' }, { image: amd64, arch: 'amd64' }], 'multiarch');
   await push(l, 'busybox', 'test/busybox');
+  await execOk('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--preserve-digests', `oci:${l.dir}:busybox`, `docker://${reg.host}/library/busybox:latest`], { timeoutMs: 60_000 });
   await push(l, 'multi', 'test/multi');
   await execOk('skopeo', ['copy', '--quiet', '--all', '--dest-tls-verify=false', '--preserve-digests', `oci:${l.dir}:multiarch`, `docker://${reg.host}/test/arch:1`], { timeoutMs: 60_000 });
 });
@@ -120,6 +121,9 @@ test('platform choice from an index: host default, --platform, and a missing pla
   const none = await berth(root, ['pull', '--platform', 'linux/s390x', ref]);
   assert.equal(none.code, 125);
   assert.match(none.stderr, /no manifest for platform linux\/s390x \(the index has: linux\/arm64\/v8, linux\/amd64\)/);
+  const single = await berth(root, ['pull', '--platform', 'linux/arm64', `${reg.host}/test/busybox:busybox`]);
+  assert.equal(single.code, 125);
+  assert.match(single.stderr, /the image is for linux\/amd64, not the requested linux\/arm64/);
 });
 
 test('malformed references and unknown images are errors with nothing stored', async () => {
@@ -132,5 +136,20 @@ test('malformed references and unknown images are errors with nothing stored', a
   const nf = await berth(root, ['pull', `${reg.host}/test/nothing:here`]);
   assert.equal(nf.code, 125);
   assert.match(nf.stderr, /registry answered 404/);
+  assert.deepEqual(blobFiles(root), []);
+});
+
+test('a bare name goes to the default registry, here through a configured mirror', async () => {
+  const root = scope.mkdtemp('root');
+  writeFileSync(join(root, 'config.json'), JSON.stringify({ 'registry-mirrors': [`http://${reg.host}`] }));
+  const r = await berth(root, ['pull', 'busybox']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /docker\.io\/library\/busybox:latest/);
+  const ls = (await berth(root, ['images', '--format', 'json'])).stdout.trim().split('\n').map((x) => JSON.parse(x));
+  assert.deepEqual(ls.map((x) => [x.Repository, x.Tag]), [['busybox', 'latest']]);
+  const [info] = JSON.parse((await berth(root, ['image', 'inspect', 'busybox'])).stdout);
+  assert.deepEqual(info.RepoTags, ['busybox:latest']);
+  assert.equal((await berth(root, ['tag', 'busybox', 'busybox:mine'])).code, 0);
+  assert.equal((await berth(root, ['rmi', 'busybox', 'busybox:mine'])).code, 0);
   assert.deepEqual(blobFiles(root), []);
 });
