@@ -3,6 +3,7 @@ import { existsSync, accessSync, constants } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BerthError } from '../errors/index.js';
+import * as rt from '../runtime/index.js';
 import type { Resources } from '../spec/runtime.js';
 
 /** The OCI state a runc-compatible `state` command prints (runtime-spec runtime.md#state). */
@@ -29,6 +30,11 @@ export interface RuntimeDriver {
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
   update(id: string, resources: Resources): Promise<void>;
+  /**
+   * Start a created container from this process, when the driver can do it without a new
+   * process (the built-in runtime); the monitor sees the exit as usual (docs/monitor.md).
+   */
+  startInProcess?(id: string): Promise<void>;
 }
 
 function repoRoot(): string {
@@ -140,6 +146,52 @@ export class CommandRuntimeDriver implements RuntimeDriver {
 }
 
 /**
+ * berth's own runtime: the monitor runs `bin/berth-runtime` for create (and for restarts), and
+ * the engine calls the same library in-process for the other verbs, which saves a Node start
+ * (~50 ms) each: start, kill, delete, state, pause, update.
+ */
+export class BuiltinRuntimeDriver extends CommandRuntimeDriver {
+  #ctx: rt.RuntimeContext | undefined;
+
+  get #rt(): rt.RuntimeContext {
+    return (this.#ctx ??= rt.newRuntimeContext(this.root));
+  }
+
+  override async state(id: string): Promise<RuntimeState | undefined> {
+    try {
+      return rt.containerState(this.#rt, id) as RuntimeState;
+    } catch (err) {
+      if (err instanceof BerthError && err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    }
+  }
+
+  override async kill(id: string, signal: string, all = false): Promise<void> {
+    rt.killContainer(this.#rt, id, rt.parseSignal(signal), all);
+  }
+
+  override async delete(id: string, force = false): Promise<void> {
+    await rt.deleteContainer(this.#rt, id, force);
+  }
+
+  override async pause(id: string): Promise<void> {
+    rt.pauseContainer(this.#rt, id);
+  }
+
+  override async resume(id: string): Promise<void> {
+    rt.resumeContainer(this.#rt, id);
+  }
+
+  override async update(id: string, resources: Resources): Promise<void> {
+    rt.updateContainer(this.#rt, id, resources);
+  }
+
+  async startInProcess(id: string): Promise<void> {
+    await rt.startContainer(this.#rt, id);
+  }
+}
+
+/**
  * The driver for `--runtime`: "berth" (default, `<repo>/bin/berth-runtime`), "runc", "crun"
  * (through `bin/berth-crun`, which hides the hybrid cgroup layout crun refuses, see PEERS.md),
  * or a path to any runc-compatible binary. Each runtime keeps its own --root under the state dir.
@@ -155,5 +207,6 @@ export function runtimeDriver(name: string | undefined, stateDir: string): Runti
     key = 'custom-' + Buffer.from(path).toString('hex').slice(-16);
   } else path = which(n);
   if (!path || !existsSync(path)) throw new BerthError('NOT_FOUND', `runtime ${JSON.stringify(n)}: not found (give runc, crun, berth or a path)`);
-  return new CommandRuntimeDriver(n, path, join(stateDir, 'runtime', key));
+  const root = join(stateDir, 'runtime', key);
+  return n === 'berth' ? new BuiltinRuntimeDriver(n, path, root) : new CommandRuntimeDriver(n, path, root);
 }

@@ -8,6 +8,7 @@ import {
   type Engine,
   type PullPolicy,
 } from '../../engine/index.js';
+import { mark } from '../../engine/trace.js';
 import { signalContainerByName } from './signals.js';
 import type { RegisterCommand } from './commands.js';
 import type { CliContext } from './context.js';
@@ -109,6 +110,7 @@ export const registerRun: RegisterCommand = (program: Command, ctx, setExit) => 
       return;
     }
     let code: number;
+    mark('run: created');
     try {
       const { attach } = await startContainer(engine, rec.id, { attach: true });
       code = await streamContainer(ctx, engine, rec.id, attach!, { stdin: !!f.interactive, tty: !!f.tty });
@@ -116,6 +118,7 @@ export const registerRun: RegisterCommand = (program: Command, ctx, setExit) => 
       ctx.err(`berth: ${formatError(err)}\n`);
       code = exitCodeForStartError(err);
     }
+    mark('run: container exited');
     if (rec.config.autoRemove) {
       try {
         await removeContainer(engine, rec.id, { force: true, volumes: true });

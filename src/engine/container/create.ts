@@ -2,13 +2,14 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, withCleanupError } from '../../errors/index.js';
 import { releaseImage, useImage } from '../../image/index.js';
-import { dockerDefaultProfile, parseDockerProfile } from '../../runtime/seccomp/index.js';
+import { seccompForContainer } from '../../runtime/seccomp/index.js';
 import type { Mount, Namespace, Spec } from '../../spec/runtime.js';
 import { mountAll, unmountAll } from '../../sys/mount.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { newId } from '../../util/id.js';
 import { initialState, type ContainerRecord } from '../containers/store.js';
 import type { Engine } from '../engine.js';
+import { mark } from '../trace.js';
 import { parseNetworkMode } from '../network.js';
 import type { ImageConfigView, MountRequest, RunConfig } from '../run-config.js';
 import { buildSpec, capabilitySet } from '../spec-builder.js';
@@ -40,28 +41,6 @@ class Undo {
     }
     throw e;
   }
-}
-
-function seccompFor(config: RunConfig): Spec['linux'] extends infer L ? (L extends { seccomp?: infer S } ? S | undefined : never) : never {
-  const opt = (config.securityOpt ?? []).map((o) => o.replace(':', '=')).find((o) => o.startsWith('seccomp='));
-  const caps = capabilitySet(config);
-  if (!opt) return dockerDefaultProfile({ capabilities: caps });
-  const value = opt.slice('seccomp='.length);
-  if (value === 'unconfined') return undefined;
-  let text: string;
-  try {
-    text = readHostFile(value, '\0');
-    if (text === '\0') throw new Error('cannot read the file');
-  } catch (err) {
-    throw BerthError.wrap(err, `opening seccomp profile (${value}) failed`, 'INVALID_ARGUMENT');
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw BerthError.wrap(err, `decoding seccomp profile (${value}) failed`, 'INVALID_ARGUMENT');
-  }
-  return parseDockerProfile(json, { capabilities: caps });
 }
 
 function checkSecurityOpts(config: RunConfig): void {
@@ -98,8 +77,10 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
     }
   }
   const devices = (config.devices ?? []).map(statDevice);
+  mark('create: validated');
   const driver = engine.runtime(config.runtime);
   const img = await getImage(engine, config.image, opts);
+  mark('create: image found');
   const imageConfig = (img.config.config ?? {}) as ImageConfigView;
   if (!config.stopSignal && imageConfig.StopSignal) config.stopSignal = imageConfig.StopSignal;
 
@@ -121,6 +102,7 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
   });
   undo.push(() => engine.containers.remove(id));
   try {
+    mark('create: record inserted');
     const lease = useImage(engine.images, `container/${id}`, img);
     undo.push(() => releaseImage(engine.images, `container/${id}`));
     lease.add({ kind: 'snapshot', key: snapshotKey });
@@ -130,7 +112,9 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
     const parent = img.chainIds[img.chainIds.length - 1];
     const mounts = await engine.snapshotter.prepare(snapshotKey, parent, { 'berth.container': id });
     undo.push(() => engine.snapshotter.remove(snapshotKey));
+    mark('create: snapshot prepared');
     await mountAll(mounts, paths.rootfs);
+    mark('create: rootfs mounted');
     undo.push(() => unmountAll(paths.rootfs));
 
     const user = resolveUser(paths.rootfs, config.user || imageConfig.User, config.groupAdd);
@@ -153,12 +137,14 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
       joinNamespaces,
       hostHardLimits: hostHardLimits(),
       ...(config.init ? { initPath: initBinary() } : {}),
-      seccomp: seccompFor(config),
+      seccomp: seccompForContainer({ securityOpt: config.securityOpt ?? [], capabilities: capabilitySet(config), privileged: !!config.privileged }),
     });
     spec.linux!.cgroupsPath = `${config.cgroupParent || engine.cgroupParent}/${id}`;
     spec.annotations = { ...spec.annotations, 'berth.container.id': id, 'berth.container.name': rec.name };
     addEtcFiles(spec, paths.dir, config, net.kind);
+    mark('create: spec built');
     writeFileAtomic(paths.config, JSON.stringify(spec));
+    mark('create: bundle written');
     return rec;
   } catch (err) {
     return undo.run(err);

@@ -6,6 +6,7 @@ import { unmountAll } from '../../sys/mount.js';
 import { killMonitor, monitorPid } from '../monitor/index.js';
 import type { ContainerRecord } from '../containers/store.js';
 import type { Engine } from '../engine.js';
+import { mark } from '../trace.js';
 import { noRestart, signalContainer } from './signal.js';
 import { refreshContainer } from './status.js';
 
@@ -88,11 +89,13 @@ async function teardownContainer(engine: Engine, rec: ContainerRecord, opts: Rem
     killMonitor(paths.dir);
     if (!(await monitorGone(paths.dir, 10_000))) throw new BerthError('DEADLINE_EXCEEDED', `its monitor is still running after SIGKILL and SIGTERM`);
   });
+  mark('rm: stopped');
   const driver = engine.runtime(rec.config.runtime);
   await step('delete runtime state', async () => {
     if (existsSync(join(driver.root, rec.id))) await driver.delete(rec.id, true);
   });
   if (engine.network) await step('tear down network', () => engine.network!.teardown(rec.id));
+  mark('rm: runtime state deleted');
   await step('unmount rootfs', () => unmountAll(paths.rootfs));
   await step('remove snapshot', async () => {
     try {
@@ -101,6 +104,7 @@ async function teardownContainer(engine: Engine, rec: ContainerRecord, opts: Rem
       if (!isBerthError(err, 'NOT_FOUND')) throw err;
     }
   });
+  mark('rm: unmounted, snapshot removed');
   await step('release image', () => releaseImage(engine.images, `container/${rec.id}`));
   await step('release volumes', () => {
     const names = engine.volumes.release(rec.id);
@@ -124,5 +128,6 @@ async function teardownContainer(engine: Engine, rec: ContainerRecord, opts: Rem
   });
   if (error) throw error;
   engine.containers.remove(rec.id);
+  mark('rm: done');
 }
 

@@ -5,6 +5,7 @@ import { isMounted, mountAll } from '../../sys/mount.js';
 import { attach, killMonitor, monitorFiles, startMonitor, type MonitorAttach } from '../monitor/index.js';
 import type { ContainerRecord } from '../containers/store.js';
 import type { Engine } from '../engine.js';
+import { mark } from '../trace.js';
 import { parseRestartPolicy } from './restart-policy.js';
 import { refreshContainer } from './status.js';
 
@@ -44,6 +45,7 @@ export async function startContainer(engine: Engine, ref: string, opts: StartOpt
   }
   if (!existsSync(paths.config)) throw new BerthError('FAILED_PRECONDITION', `${what}: its bundle ${paths.config} is gone; remove and create it again`);
   mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
+  mark('start: ready to launch the monitor');
   const c = rec.config;
   let handle;
   try {
@@ -59,18 +61,25 @@ export async function startContainer(engine: Engine, ref: string, opts: StartOpt
       ...(c.logMaxSize ? { logMaxSize: c.logMaxSize } : {}),
       ...(c.logMaxFiles ? { logMaxFiles: c.logMaxFiles } : {}),
       ...(c.restart && c.restart !== 'no' ? { restart: parseRestartPolicy(c.restart) } : {}),
-      start: !opts.attach,
+      // the built-in runtime starts from here (no runtime process); others through the monitor
+      start: !opts.attach && !driver.startInProcess,
     });
   } catch (err) {
     markFailed(engine, rec, err);
     throw BerthError.wrap(err, what);
   }
+  mark('start: monitor reported (runtime create done)');
   let a: MonitorAttach | undefined;
   let pid = handle.containerPid;
-  if (opts.attach) {
+  if (opts.attach || !handle.started) {
     try {
-      a = await attach(paths.dir, rec.name);
-      pid = await a.start();
+      if (opts.attach) {
+        a = await attach(paths.dir, rec.name);
+        mark('start: attached');
+      }
+      if (driver.startInProcess) await driver.startInProcess(rec.id);
+      else pid = await a!.start();
+      mark('start: runtime start done');
     } catch (err) {
       a?.destroy();
       // the created init must not stay: the monitor kills it, writes the exit file and goes
