@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { BerthError } from '../../errors/index.js';
 import type { DeviceRequest, MountRequest, RunConfig, Ulimit } from '../../engine/index.js';
 
@@ -55,6 +55,7 @@ export interface RunFlags {
   platform?: string;
   runtime?: string;
   network?: string;
+  net?: string;
   shmSize?: string;
   sysctl: string[];
   oomScoreAdj?: string;
@@ -107,7 +108,8 @@ export function addRunFlags(cmd: Command): Command {
     .option('--pull <policy>', 'pull image before running: always, missing, never', 'missing')
     .option('--platform <os/arch>', 'set platform if server is multi-platform capable')
     .option('--runtime <runtime>', 'runtime to use for this container: berth, runc, crun or a path')
-    .option('--network, --net <mode>', 'none (default), host, container:<name|id>')
+    .option('--network <mode>', 'none (default), host, container:<name|id>')
+    .addOption(new Option('--net <mode>', 'alias of --network').hideHelp())
     .option('--shm-size <bytes>', 'size of /dev/shm')
     .option('--sysctl <key=value>', 'sysctl options (repeatable)', collect, [])
     .option('--oom-score-adj <n>', "tune host's OOM preferences (-1000 to 1000)")
@@ -294,7 +296,7 @@ export function runConfigFrom(image: string, command: string[], f: RunFlags): Ru
   if (f.shmSize !== undefined) c.shmSize = parseBytes(f.shmSize, '--shm-size');
   if (f.sysctl.length) c.sysctls = keyValues(f.sysctl, '--sysctl');
   if (f.oomScoreAdj !== undefined) c.oomScoreAdj = parseInt10(f.oomScoreAdj, '--oom-score-adj');
-  if (f.network) c.networkMode = f.network;
+  if (f.network ?? f.net) c.networkMode = f.network ?? f.net;
   if (f.restart && f.restart !== 'no') c.restart = f.restart;
   if (f.rm) c.autoRemove = true;
   if (f.cgroupParent) c.cgroupParent = f.cgroupParent;

@@ -43,6 +43,12 @@ export async function createWithPull(ctx: CliContext, engine: Engine, image: str
  * signals to it (docker's sig-proxy); resolves with its exit code.
  */
 export async function streamContainer(ctx: CliContext, engine: Engine, id: string, a: import('../../engine/monitor/index.js').MonitorAttach, opts: { stdin: boolean; tty: boolean }): Promise<number> {
+  // 'end' comes after every chunk was handed to 'data': wait for it before leaving, or output
+  // still buffered in the stream when the EXIT frame arrives would be lost
+  const ended = new Promise<void>((r) => {
+    a.once('end', () => r());
+    a.once('close', () => r());
+  });
   a.on('data', (c: { stream: 'stdout' | 'stderr'; data: Buffer }) => writeAll(c.stream === 'stderr' ? 2 : 1, c.data));
   a.on('error', () => {});
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
@@ -70,6 +76,7 @@ export async function streamContainer(ctx: CliContext, engine: Engine, id: strin
   }
   try {
     const exit = await a.exit;
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 2000).unref())]);
     if (exit) return exit.exitCode;
     const rec = await waitStopped(engine, id);
     return rec?.state.exitCode ?? 125;

@@ -139,6 +139,7 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
       ...(config.init ? { initPath: initBinary() } : {}),
       seccomp: seccompForContainer({ securityOpt: config.securityOpt ?? [], capabilities: capabilitySet(config), privileged: !!config.privileged }),
     });
+    if (config.privileged || (config.capAdd ?? []).some((c) => c.toUpperCase() === 'ALL')) limitToHostCapabilities(spec);
     spec.linux!.cgroupsPath = `${config.cgroupParent || engine.cgroupParent}/${id}`;
     spec.annotations = { ...spec.annotations, 'berth.container.id': id, 'berth.container.name': rec.name };
     addEtcFiles(spec, paths.dir, config, net.kind);
@@ -150,6 +151,36 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
     return undo.run(err);
   }
 }
+
+/**
+ * --privileged and --cap-add ALL mean every capability berth itself has (docker: the daemon's
+ * bounding set), not every one the kernel knows: this host runs berth without CAP_SYS_RESOURCE.
+ */
+function limitToHostCapabilities(spec: Spec): void {
+  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readHostFile('/proc/self/status'));
+  if (!m) return;
+  const bnd = BigInt(`0x${m[1]}`);
+  const has = (c: string) => {
+    const bit = CAP_BITS[c];
+    return bit === undefined || ((bnd >> BigInt(bit)) & 1n) === 1n;
+  };
+  const caps = spec.process?.capabilities;
+  if (!caps) return;
+  for (const k of ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const) {
+    if (caps[k]) caps[k] = caps[k]!.filter(has);
+  }
+}
+
+/** capabilities(7) numbers. */
+const CAP_BITS: Record<string, number> = Object.fromEntries(
+  [
+    'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'LINUX_IMMUTABLE',
+    'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT',
+    'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'LEASE',
+    'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ',
+    'PERFMON', 'BPF', 'CHECKPOINT_RESTORE',
+  ].map((n, i) => [`CAP_${n}`, i]),
+);
 
 /** /etc/hostname, /etc/hosts and /etc/resolv.conf, bind-mounted from the bundle as docker does. */
 function addEtcFiles(spec: Spec, dir: string, config: RunConfig, net: string): void {

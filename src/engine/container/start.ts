@@ -47,6 +47,10 @@ export async function startContainer(engine: Engine, ref: string, opts: StartOpt
   mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
   mark('start: ready to launch the monitor');
   const c = rec.config;
+  const restarts = !!c.restart && c.restart !== 'no';
+  // The built-in runtime starts from here (no runtime process). With a restart policy the
+  // monitor must start it: it only restarts a container it started itself.
+  const inProcess = driver.startInProcess && !restarts ? driver.startInProcess.bind(driver) : undefined;
   let handle;
   try {
     handle = await startMonitor({
@@ -60,9 +64,8 @@ export async function startContainer(engine: Engine, ref: string, opts: StartOpt
       logPath: paths.log,
       ...(c.logMaxSize ? { logMaxSize: c.logMaxSize } : {}),
       ...(c.logMaxFiles ? { logMaxFiles: c.logMaxFiles } : {}),
-      ...(c.restart && c.restart !== 'no' ? { restart: parseRestartPolicy(c.restart) } : {}),
-      // the built-in runtime starts from here (no runtime process); others through the monitor
-      start: !opts.attach && !driver.startInProcess,
+      ...(restarts ? { restart: parseRestartPolicy(c.restart!) } : {}),
+      start: !opts.attach && !inProcess,
     });
   } catch (err) {
     markFailed(engine, rec, err);
@@ -77,7 +80,7 @@ export async function startContainer(engine: Engine, ref: string, opts: StartOpt
         a = await attach(paths.dir, rec.name);
         mark('start: attached');
       }
-      if (driver.startInProcess) await driver.startInProcess(rec.id);
+      if (inProcess) await inProcess(rec.id);
       else pid = await a!.start();
       mark('start: runtime start done');
     } catch (err) {
