@@ -59,3 +59,30 @@ test('ctr run --runc-binary <runtime under test>: the exit code and the checker 
   assert.equal(rep.pid, 1);
   assert.ok(rep.cgroup.some((l) => l.includes(`/${cd.namespace}/`)), `cgroup under /<namespace>/: ${rep.cgroup.join(' ')}`);
 });
+
+test('ctr with the runtime under test: run -d, tasks exec, kill, delete', async (t) => {
+  if (skip) return t.skip(skip);
+  const runtime = await absoluteBinary(runtimeBinary());
+  const id = scope.uid();
+  const run = await cd.ctr(['run', '-d', '--runc-binary', runtime, ref, id, 'sleep', '600']);
+  assert.equal(run.code, 0, show(run));
+  try {
+    const e = await cd.ctr(['tasks', 'exec', '--exec-id', 'x1', id, 'sh', '-c', 'echo in-exec; exit 6']);
+    assert.equal(e.code, 6, show(e));
+    assert.equal(e.stdout, 'in-exec\n');
+    const ps = await cd.ctr(['tasks', 'ps', id]);
+    assert.equal(ps.code, 0, show(ps));
+    const kill = await cd.ctr(['tasks', 'kill', '--signal', 'SIGKILL', id]);
+    assert.equal(kill.code, 0, show(kill));
+    let status = '';
+    for (let i = 0; i < 100 && !/STOPPED/.test(status); i++) {
+      status = (await cd.ctr(['tasks', 'list'])).stdout;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(status, new RegExp(`${id}\\s+\\d+\\s+STOPPED`), status);
+  } finally {
+    await cd.ctr(['tasks', 'delete', '--force', id]);
+    const del = await cd.ctr(['containers', 'delete', id]);
+    assert.equal(del.code, 0, show(del));
+  }
+});

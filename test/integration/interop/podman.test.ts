@@ -63,3 +63,26 @@ test('podman --runtime <runtime under test>: the exit code and the checker view'
   assert.equal(rep.hostname, 'podman-berth');
   assert.deepEqual(rep.rlimits.RLIMIT_NOFILE, { soft: 20000, hard: 20000 }, 'default_ulimits of containers.conf');
 });
+
+test('podman --runtime <runtime under test>: run -d, exec, stop, rm', async (t) => {
+  if (skip) return t.skip(skip);
+  const runtime = await absoluteBinary(runtimeBinary());
+  const name = scope.uid('pod');
+  const run = await podman.run(['--runtime', runtime, 'run', '-d', '--network', 'none', '--cgroup-parent', `/${scope.id}`, '--name', name, ref, 'sleep', '600']);
+  assert.equal(run.code, 0, show(run));
+  try {
+    const e = await podman.run(['exec', name, 'sh', '-c', 'echo in-exec; exit 6']);
+    assert.equal(e.code, 6, show(e));
+    assert.equal(e.stdout, 'in-exec\n');
+    const ps = await podman.run(['ps', '--filter', `name=${name}`, '--format', '{{.Status}}']);
+    assert.match(ps.stdout, /^Up/, show(ps));
+    // sleep as pid 1 ignores SIGTERM: stop has to fall back to SIGKILL after 1 s.
+    const stop = await podman.run(['stop', '--time', '1', name]);
+    assert.equal(stop.code, 0, show(stop));
+    const st = await podman.run(['inspect', '--format', '{{.State.Status}}', name]);
+    assert.equal(st.stdout.trim(), 'exited', show(st));
+  } finally {
+    const rm = await podman.run(['rm', '--force', name]);
+    assert.equal(rm.code, 0, show(rm));
+  }
+});
