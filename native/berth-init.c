@@ -140,9 +140,9 @@ static struct {
   int has_umask;
   mode_t umask;
   char *cwd;
-  char *env[1024];
+  char *env[8192];
   int nenv;
-  char *args[1024];
+  char *args[8192];
   int nargs;
   int has_caps;
   uint64_t caps[5]; /* bounding effective permitted inheritable ambient */
@@ -423,12 +423,12 @@ static void parse_line(char **a, int n) {
 }
 
 /* Read lines from ctl until END. Bytes after END stay buffered for later reads. */
-static char g_rbuf[1 << 16];
+static char g_rbuf[1 << 20]; /* one plan line (an env var, an arg) may be long */
 static size_t g_rlen;
 static char *g_plan;
 
 static char *read_line(int fd) {
-  static char line[1 << 16];
+  static char line[1 << 20];
   for (;;) {
     char *nl = memchr(g_rbuf, '\n', g_rlen);
     if (nl) {

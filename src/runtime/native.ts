@@ -48,7 +48,9 @@ export class HelperSession {
       this.child.once('exit', (code, sig) => resolve(code ?? 128 + (sig ? signalNumber(sig) : 0)));
       this.child.once('error', () => resolve(-1));
     });
-    this.#sock = this.child.stdio[ctlFd] as Socket;
+    const sock = this.child.stdio[ctlFd] as Socket | null;
+    if (!sock) throw new BerthError('INTERNAL', `berth-init: no control socket (spawn ${findHelper()} failed)`);
+    this.#sock = sock;
     this.#sock.setEncoding('utf8');
     this.#sock.on('data', (d: string) => {
       this.#buf += d;

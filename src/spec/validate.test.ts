@@ -80,6 +80,7 @@ describe('validateSpec', () => {
     rejects((s) => (s.process.cwd = 'relative'), 'config.json: process.cwd: must be an absolute path, got "relative"');
     rejects((s) => (s.process.args = []), 'config.json: process.args: must name the program to run');
     rejects((s) => (s.process.env = ['NOEQUALS']), 'config.json: process.env[0]: must be KEY=value, got "NOEQUALS"');
+    rejects((s) => (s.process.args = ['sh', 'a\0b']), 'config.json: process.args[1]: must not contain a NUL character');
     rejects((s) => (s.process.user.uid = -1), /process\.user\.uid: -1 is out of range/);
     rejects((s) => (s.process.user.additionalGids = [1.5]), /process\.user\.additionalGids\[0\]: must be an integer/);
     rejects((s) => (s.process.capabilities.bounding = ['CAP_FLY']), 'config.json: process.capabilities.bounding[0]: unknown capability "CAP_FLY"');

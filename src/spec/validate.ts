@@ -54,6 +54,8 @@ class Checker {
 
   string(v: unknown, path: string): string {
     if (typeof v !== 'string') this.fail(path, `must be a string, got ${kind(v)}`);
+    // C strings end at NUL: such a value would silently change meaning in the helper
+    if (v.includes('\0')) this.fail(path, 'must not contain a NUL character');
     return v;
   }
 

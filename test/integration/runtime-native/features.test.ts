@@ -348,6 +348,16 @@ describe('runtime-native: features', { skip: root ? false : 'needs root (namespa
     }
   });
 
+  it('carries long values and many entries through the plan', async () => {
+    const b = bundle();
+    const big = 'x'.repeat(100_000);
+    for (let i = 0; i < 2000; i++) b.spec.process!.env!.push(`V${i}=${i} with spaces %and% ~`);
+    b.spec.process!.env!.push(`BIG=${big}`);
+    const r = await runScript(b, 'echo "$V1999"; echo ${#BIG}; env | grep -c "^V"');
+    assert.equal(r.status, 0, r.out);
+    assert.deepEqual(r.out.trim().split('\n'), ['1999 with spaces %and% ~', '100000', '2000']);
+  });
+
   it('relays death by signal as 128+signal', async () => {
     const b = bundle();
     b.spec.process!.args = ['sleep', '1000'];
