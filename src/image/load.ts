@@ -12,6 +12,8 @@ import { isIndexType, isManifestType, parseConfig, parseIndex, parseManifest } f
 import { formatReference, parseReference } from './reference.js';
 import { sniffCompression } from './unpack.js';
 import { unpackImage } from './unpack-image.js';
+import { collectGarbage } from './gc.js';
+import { sha256 } from '../content/index.js';
 import { MAX_MANIFEST_SIZE } from '../registry/index.js';
 
 /**
@@ -27,13 +29,22 @@ export async function loadImages(deps: ImageDeps, input: Readable): Promise<stri
   mkdirSync(tmpRoot, { recursive: true, mode: 0o700 });
   const tmp = mkdtempSync(join(tmpRoot, 'load-'));
   const lease = deps.content.leases.createProcessLease('load');
+  const made: Made = { blobs: new Set(), snapshots: new Set() };
   try {
     await extractTo(input, tmp);
-    if (existsSync(join(tmp, 'index.json')) && existsSync(join(tmp, 'oci-layout'))) return await loadOci(deps, tmp, lease.add);
-    if (existsSync(join(tmp, 'manifest.json'))) return await loadDocker(deps, tmp, lease.add);
+    if (existsSync(join(tmp, 'index.json')) && existsSync(join(tmp, 'oci-layout'))) return await loadOci(deps, tmp, lease.add, made);
+    if (existsSync(join(tmp, 'manifest.json'))) return await loadDocker(deps, tmp, lease.add, made);
     throw new BerthError('INVALID_ARGUMENT', 'the archive is neither an OCI image layout (index.json, oci-layout) nor a docker archive (manifest.json)');
   } catch (err) {
-    throw BerthError.wrap(err, what);
+    const e = BerthError.wrap(err, what);
+    // Nothing stays of a failed load that nothing else references.
+    lease.release();
+    try {
+      await collectGarbage(deps, { only: made.blobs, onlySnapshots: made.snapshots });
+    } catch (cleanupErr) {
+      e.cleanupErrors.push(cleanupErr);
+    }
+    throw e;
   } finally {
     lease.release();
     rmSync(tmp, { recursive: true, force: true });
@@ -41,6 +52,11 @@ export async function loadImages(deps: ImageDeps, input: Readable): Promise<stri
 }
 
 type Hold = (r: { kind: 'content'; key: string }) => void;
+/** What a load wrote, to remove again if it fails. */
+interface Made {
+  blobs: Set<string>;
+  snapshots: Set<string>;
+}
 
 /** Regular files and dirs only, inside `dir`: an archive is input, not a file system to trust. */
 async function extractTo(input: Readable, dir: string): Promise<void> {
@@ -79,15 +95,16 @@ function safePath(dir: string, rel: string): string {
   return join(dir, n);
 }
 
-async function ingestFile(deps: ImageDeps, path: string, desc: { digest: string; size: number }): Promise<void> {
+async function ingestFile(deps: ImageDeps, path: string, desc: { digest: string; size: number }, made: Made): Promise<void> {
   if (!existsSync(path)) throw new BerthError('NOT_FOUND', `blob ${desc.digest} is not in the archive`);
-  await deps.content.ingest(desc, async (w) => {
+  const r = await deps.content.ingest(desc, async (w) => {
     if (w.offset > 0) await w.reset();
     for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) await w.write(chunk as Buffer);
   });
+  if (r === 'committed') made.blobs.add(desc.digest);
 }
 
-async function loadOci(deps: ImageDeps, dir: string, hold: Hold): Promise<string[]> {
+async function loadOci(deps: ImageDeps, dir: string, hold: Hold, made: Made): Promise<string[]> {
   const index = parseIndex(readFileSync(join(dir, 'index.json')), 'parse index.json');
   const blob = (d: string) => join(dir, 'blobs', 'sha256', d.slice(7));
   const names: string[] = [];
@@ -95,7 +112,7 @@ async function loadOci(deps: ImageDeps, dir: string, hold: Hold): Promise<string
   const loadManifest = async (desc: Descriptor): Promise<void> => {
     hold({ kind: 'content', key: desc.digest });
     if (desc.size > MAX_MANIFEST_SIZE) throw new BerthError('RESOURCE_EXHAUSTED', `manifest ${desc.digest} is over the size limit`);
-    await ingestFile(deps, blob(desc.digest), desc);
+    await ingestFile(deps, blob(desc.digest), desc, made);
     const data = await deps.content.read(desc.digest);
     if (isIndexType(desc.mediaType)) {
       const idx = parseIndex(data, `parse index ${desc.digest}`);
@@ -105,10 +122,10 @@ async function loadOci(deps: ImageDeps, dir: string, hold: Hold): Promise<string
     const m = parseManifest(data, `parse manifest ${desc.digest}`);
     for (const d of [m.config, ...m.layers]) {
       hold({ kind: 'content', key: d.digest });
-      await ingestFile(deps, blob(d.digest), d);
+      await ingestFile(deps, blob(d.digest), d, made);
     }
     const config = parseConfig(await deps.content.read(m.config.digest), m.layers.length);
-    await unpackImage(deps, m, config);
+    await unpackImage(deps, m, config, made.snapshots);
   };
   for (const desc of index.manifests) {
     if (!isIndexType(desc.mediaType) && !isManifestType(desc.mediaType)) continue;
@@ -143,7 +160,7 @@ async function fileDigest(path: string): Promise<{ digest: string; size: number 
   return { digest: `sha256:${h.digest('hex')}`, size: statSync(path).size };
 }
 
-async function loadDocker(deps: ImageDeps, dir: string, hold: Hold): Promise<string[]> {
+async function loadDocker(deps: ImageDeps, dir: string, hold: Hold, made: Made): Promise<string[]> {
   let entries: { Config?: unknown; RepoTags?: unknown; Layers?: unknown }[];
   try {
     entries = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
@@ -160,7 +177,7 @@ async function loadDocker(deps: ImageDeps, dir: string, hold: Hold): Promise<str
     const configDesc = { mediaType: MEDIA_TYPES.dockerConfig, ...(await fileDigest(configPath)) };
     if (configDesc.size > MAX_MANIFEST_SIZE) throw new BerthError('RESOURCE_EXHAUSTED', `config ${e.Config} is over the size limit`);
     hold({ kind: 'content', key: configDesc.digest });
-    await ingestFile(deps, configPath, configDesc);
+    await ingestFile(deps, configPath, configDesc, made);
     const config = parseConfig(await deps.content.read(configDesc.digest), e.Layers.length, `parse config ${e.Config}`);
     const layers: Descriptor[] = [];
     for (const l of e.Layers as string[]) {
@@ -177,7 +194,7 @@ async function loadDocker(deps: ImageDeps, dir: string, hold: Hold): Promise<str
       const mediaType = kind === 'gzip' ? MEDIA_TYPES.dockerLayerGzip : kind === 'zstd' ? MEDIA_TYPES.dockerLayerZstd : MEDIA_TYPES.dockerLayer;
       const desc = { mediaType, ...(await fileDigest(path)) };
       hold({ kind: 'content', key: desc.digest });
-      await ingestFile(deps, path, desc);
+      await ingestFile(deps, path, desc, made);
       layers.push(desc);
     }
     const manifest = {
@@ -187,9 +204,11 @@ async function loadDocker(deps: ImageDeps, dir: string, hold: Hold): Promise<str
       layers,
     };
     const data = Buffer.from(JSON.stringify(manifest));
-    const digest = await deps.content.put(data);
+    const digest = sha256(data);
     hold({ kind: 'content', key: digest });
-    await unpackImage(deps, manifest, config);
+    if (!deps.content.has(digest)) made.blobs.add(digest);
+    await deps.content.put(data, { digest, size: data.length });
+    await unpackImage(deps, manifest, config, made.snapshots);
     const desc: Descriptor = { mediaType: MEDIA_TYPES.dockerManifest, digest, size: data.length };
     const tags = Array.isArray(e.RepoTags) ? (e.RepoTags as unknown[]).filter((t): t is string => typeof t === 'string') : [];
     if (tags.length === 0) records.push([formatReference(parseReference(`localhost/image@${digest}`)), desc]);

@@ -3,8 +3,8 @@ import { chainIds } from './chain.js';
 import type { ImageDeps } from './deps.js';
 import { unpackFromStore } from './pull.js';
 
-/** Unpack every layer of a stored image that has no snapshot yet, in order (load, repair). */
-export async function unpackImage(deps: ImageDeps, manifest: ImageManifest, config: ImageConfig): Promise<string[]> {
+/** Unpack every layer of a stored image that has no snapshot yet, in order (load, repair); each one made is also added to `made` as it is. */
+export async function unpackImage(deps: ImageDeps, manifest: ImageManifest, config: ImageConfig, made?: Set<string>): Promise<string[]> {
   const unpacker = deps.unpacker;
   if (!unpacker) return [];
   const chains = chainIds(config.rootfs.diff_ids);
@@ -13,6 +13,7 @@ export async function unpackImage(deps: ImageDeps, manifest: ImageManifest, conf
     if (await unpacker.has(chains[i])) continue;
     await unpackFromStore(deps, manifest.layers[i], config.rootfs.diff_ids[i], chains[i], chains[i - 1]);
     done.push(chains[i]);
+    made?.add(chains[i]);
   }
   return done;
 }

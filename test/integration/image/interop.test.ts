@@ -134,6 +134,23 @@ test('save and load: docker-archive and OCI layout tars round-trip and skopeo re
   assert.match(lb.stderr, /points outside the archive/);
   assert.deepEqual(readdirSync(join(r4, 'tmp')), []);
   assert.ok(!existsSync(join(r4, 'content/blobs/sha256')) || readdirSync(join(r4, 'content/blobs/sha256')).length === 0);
+  // An OCI archive whose last layer lies about its digest: nothing of it stays.
+  const lay = scope.mkdtemp('badlayout');
+  await execOk('tar', ['-C', lay, '-xf', oci]);
+  const last = img.layers[img.layers.length - 1].digest.slice(7);
+  const bytes = readFileSync(join(lay, 'blobs/sha256', last));
+  bytes[bytes.length >> 1] ^= 0xff;
+  writeFileSync(join(lay, 'blobs/sha256', last), bytes);
+  const badOci = join(dir, 'bad-oci.tar');
+  await execOk('tar', ['-C', lay, '-cf', badOci, '.']);
+  const r5 = scope.mkdtemp('root');
+  const l5 = await berth(r5, ['load', '-i', badOci]);
+  assert.equal(l5.code, 125);
+  assert.match(l5.stderr, /digest mismatch/);
+  assert.deepEqual(readdirSync(join(r5, 'content/blobs/sha256')), []);
+  assert.deepEqual(readdirSync(join(r5, 'tmp')), []);
+  assert.deepEqual(readdirSync(join(r5, 'snapshots/overlay')).filter((n) => n !== 'l'), []);
+  assert.equal((await berth(r5, ['images', '-q'])).stdout, '');
 });
 
 test('login, pull with credentials, logout', async () => {
