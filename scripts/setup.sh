@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: build tools, the peers the tests drive, the test image sources.
 PKGS="gcc make python3 g++ libseccomp-dev busybox-static runc crun conmon containerd podman skopeo umoci \
-docker-registry containernetworking-plugins iptables iproute2 util-linux zstd uidmap jq hyperfine linux-libc-dev"
+docker-registry containernetworking-plugins iptables iproute2 util-linux zstd uidmap jq hyperfine linux-libc-dev openssl"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
