@@ -67,7 +67,7 @@ export class ConsoleReceiver {
   }
 
   /** Waits until the output matches, or throws with what was seen. */
-  async waitFor(pattern: RegExp | string, timeoutMs = 5000): Promise<string> {
+  async waitFor(pattern: RegExp | string, timeoutMs = 10_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     const hit = (): boolean => (typeof pattern === 'string' ? this.output().includes(pattern) : pattern.test(this.output()));
     while (!hit()) {
@@ -82,7 +82,7 @@ export class ConsoleReceiver {
   }
 
   /** Waits for the relay to end (every slave fd closed): its exit status. */
-  async waitExit(timeoutMs = 5000): Promise<number | null> {
+  async waitExit(timeoutMs = 10_000): Promise<number | null> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`console: relay still running after ${timeoutMs} ms; output ${JSON.stringify(this.output())}`)), timeoutMs);

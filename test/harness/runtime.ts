@@ -118,7 +118,7 @@ export class RuntimeCli {
   }
 
   /** Polls `state` until the status is `status` (or throws after timeoutMs). */
-  async waitStatus(id: string, status: State['status'], timeoutMs = 5000): Promise<State> {
+  async waitStatus(id: string, status: State['status'], timeoutMs = 10_000): Promise<State> {
     const deadline = Date.now() + timeoutMs;
     let last: State | undefined;
     for (;;) {

@@ -62,7 +62,8 @@ test('kill sends the named signal (TERM by default) to the init process', async 
   const b = Bundle.create(scope).args('sh', '-c', 'trap "echo got-term; exit 3" TERM; echo ready; while :; do sleep 0.05; done');
   const id = scope.uid();
   assert.equal((await rt.runDetached(id, b.dir)).code, 0);
-  for (let i = 0; i < 100 && !rt.output(id).includes('ready'); i++) await sleep(20);
+  for (let i = 0; i < 500 && !rt.output(id).includes('ready'); i++) await sleep(20);
+  assert.match(rt.output(id), /ready/, 'the trap is set before the signal is sent');
   const k = await rt.run(['kill', id]);
   assert.equal(k.code, 0, show(k));
   await rt.waitStatus(id, 'stopped');
@@ -79,7 +80,7 @@ test('delete --force removes a running container and kills its process', async (
   assert.equal(status, 'running');
   const d = await rt.delete(id, true);
   assert.equal(d.code, 0, show(d));
-  for (let i = 0; i < 50 && alive(pid!); i++) await sleep(20);
+  for (let i = 0; i < 500 && alive(pid!); i++) await sleep(20);
   assert.ok(!alive(pid!), 'the process was killed');
   assert.notEqual((await rt.run(['state', id])).code, 0);
 });
@@ -101,7 +102,7 @@ test('run --detach returns at once with the container running', async () => {
   const r = await rt.runDetached(id, b.dir);
   assert.equal(r.code, 0, show(r));
   assert.equal((await rt.state(id)).status, 'running');
-  for (let i = 0; i < 100 && !rt.output(id).includes('started'); i++) await sleep(20);
+  for (let i = 0; i < 500 && !rt.output(id).includes('started'); i++) await sleep(20);
   assert.match(rt.output(id), /started/);
   assert.equal((await rt.delete(id, true)).code, 0);
 });
@@ -154,7 +155,8 @@ test('pause freezes every process of the container and resume thaws it', async (
   const id = scope.uid();
   assert.equal((await rt.runDetached(id, b.dir)).code, 0);
   const counter = (): number => Number(readFileSync(join(out, 'n'), 'utf8').trim() || 0);
-  for (let i = 0; i < 100 && !existsSync(join(out, 'n')); i++) await sleep(20);
+  for (let i = 0; i < 500 && !existsSync(join(out, 'n')); i++) await sleep(20);
+  assert.ok(existsSync(join(out, 'n')), 'the counter started');
   const p = await rt.run(['pause', id]);
   assert.equal(p.code, 0, show(p));
   assert.equal((await rt.state(id)).status, 'paused');
@@ -165,7 +167,7 @@ test('pause freezes every process of the container and resume thaws it', async (
   const r = await rt.run(['resume', id]);
   assert.equal(r.code, 0, show(r));
   assert.equal((await rt.state(id)).status, 'running');
-  for (let i = 0; i < 100 && counter() <= n1; i++) await sleep(20);
+  for (let i = 0; i < 500 && counter() <= n1; i++) await sleep(20);
   assert.ok(counter() > n1, 'the counter moves again after resume');
   assert.equal((await rt.delete(id, true)).code, 0);
 });
@@ -197,7 +199,7 @@ test('kill --all signals every process of the container, exec\'d ones too', asyn
   const { pid } = await rt.state(id);
   const k = await rt.run(['kill', '--all', id, 'KILL']);
   assert.equal(k.code, 0, show(k));
-  for (let i = 0; i < 100 && (alive(execPid) || alive(pid!)); i++) await sleep(20);
+  for (let i = 0; i < 500 && (alive(execPid) || alive(pid!)); i++) await sleep(20);
   assert.ok(!alive(execPid), 'the exec\'d process is gone');
   assert.ok(!alive(pid!), 'the init process is gone');
   await rt.waitStatus(id, 'stopped');

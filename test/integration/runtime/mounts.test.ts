@@ -109,7 +109,7 @@ test('propagation: an rslave bind sees mounts made later on the host, a private 
   mkdirSync(join(shared, 'later'));
   await execOk('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', join(shared, 'later')]);
   writeFileSync(join(out, 'go'), '');
-  for (let i = 0; i < 250 && !existsSync(join(out, 'report')); i++) await new Promise((res) => setTimeout(res, 20));
+  for (let i = 0; i < 500 && !existsSync(join(out, 'report')); i++) await new Promise((res) => setTimeout(res, 20));
   await rt.waitStatus(id, 'stopped');
   const rep = parseReport(readFileSync(join(out, 'report'), 'utf8'));
   assert.ok(mountAt(rep, '/slave').optional.some((o) => o.startsWith('master:')), `rslave: ${JSON.stringify(mountAt(rep, '/slave'))}`);
