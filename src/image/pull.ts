@@ -198,7 +198,8 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
     } finally {
       await settled;
     }
-    const name = formatReference(ref);
+    // As docker does, `name:tag@digest` is recorded by its digest alone.
+    const name = formatReference(ref.digest ? { domain: ref.domain, path: ref.path, digest: ref.digest } : ref);
     deps.images.put(name, top.descriptor);
     emit({ type: 'done', ref: name, digest: top.descriptor.digest, id: manifest.config.digest });
     return { name, digest: top.descriptor.digest, id: manifest.config.digest, fetched };

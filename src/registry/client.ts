@@ -132,7 +132,7 @@ export class RegistryClient {
 
   /** Resolve a tag or digest to its manifest or index, verifying a digest reference. */
   async getManifest(domain: string, path: string, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
-    const what = `get manifest ${domain}/${path}:${reference}`;
+    const what = `get manifest ${domain}/${path}${reference.includes(":") ? "@" : ":"}${reference}`;
     const res = await this.#call(domain, [scope(path, 'pull')], {
       method: 'GET',
       url: `/v2/${path}/manifests/${reference}`,

@@ -75,6 +75,16 @@ test('pull stores a single-layer image; a second pull fetches nothing', async ()
   assert.equal(rows[0].Tag, 'busybox');
   const digests = await berth(root, ['images', '--digests']);
   assert.match(digests.stdout, new RegExp(rows[0].Digest));
+  // By digest, also with a tag beside it (recorded by digest alone, as docker does).
+  const byDigest = await berth(root, ['pull', '-q', `${reg.host}/test/busybox:busybox@${rows[0].Digest}`]);
+  assert.equal(byDigest.code, 0, byDigest.stderr);
+  assert.equal(byDigest.stdout.trim(), `${reg.host}/test/busybox@${rows[0].Digest}`);
+  const tags = (await berth(root, ['images', '--format', 'json'])).stdout.trim().split('\n').map((x) => JSON.parse(x).Tag);
+  assert.deepEqual(tags.sort(), ['<none>', 'busybox']);
+  assert.equal((await berth(root, ['rmi', `${reg.host}/test/busybox@${rows[0].Digest}`])).code, 0);
+  const wrong = await berth(root, ['pull', `${reg.host}/test/busybox@sha256:${'0'.repeat(64)}`]);
+  assert.equal(wrong.code, 125);
+  assert.match(wrong.stderr, /busybox@sha256:0+: registry answered 404/);
   assertStoreConsistent(root);
   assert.equal(blobFiles(root).length, 3);
 });
