@@ -49,6 +49,8 @@ enum frame_type {
   F_START_RESULT = 19,/* monitor -> client: JSON {"ok":true,...} or {"error":...} */
   F_NO_RESTART = 20,  /* client -> monitor: the next exit is final (docker stop) */
   F_EXIT = 21,        /* monitor -> client: JSON, the content of the exit file */
+  F_PING = 22,        /* client -> monitor: answered with PONG once the client is registered */
+  F_PONG = 23,        /* monitor -> client: no payload */
 };
 #define HDR 8
 #define MAX_IN_PAYLOAD 32768
@@ -938,6 +940,8 @@ static void handle_frame(int ci, int type, const unsigned char *p, size_t n) {
     }
     break;
   case F_NO_RESTART: no_restart = 1; break;
+  /* a client that starts the container itself first makes sure it gets all the output */
+  case F_PING: client_send(ci, F_PONG, NULL, 0); break;
   case F_START: {
     struct sbuf res = {0};
     if (phase != P_CREATED) {

@@ -78,6 +78,9 @@ export async function startContainer(engine: Engine, ref: string, opts: StartOpt
     try {
       if (opts.attach) {
         a = await attach(paths.dir, rec.name);
+        // connect() returns once the kernel queued us; the monitor must have accepted us
+        // before the container runs, or its first output would go to the log only
+        if (inProcess) await a.ready();
         mark('start: attached');
       }
       if (inProcess) await inProcess(rec.id);

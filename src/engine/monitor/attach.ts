@@ -23,6 +23,7 @@ export class MonitorAttach extends Duplex {
   #sock: Socket;
   #decoder = new FrameDecoder();
   #startWaiters: { resolve: (pid: number) => void; reject: (e: Error) => void }[] = [];
+  #pongWaiters: (() => void)[] = [];
   #resolveExit!: (s: ExitStatus | undefined) => void;
   #id: string;
 
@@ -34,6 +35,7 @@ export class MonitorAttach extends Duplex {
     sock.on('data', (d: Buffer) => this.#onData(d));
     sock.on('close', () => {
       this.#resolveExit(undefined);
+      for (const w of this.#pongWaiters.splice(0)) w();
       for (const w of this.#startWaiters.splice(0))
         w.reject(new BerthError('UNAVAILABLE', `start ${this.#id}: the monitor closed the connection`));
       this.push(null);
@@ -58,6 +60,8 @@ export class MonitorAttach extends Duplex {
           const failure = { error: r.error ?? 'start failed', output: r.output, runtimeLog: r.runtimeLog };
           w.reject(failureError(`start container ${JSON.stringify(this.#id)}`, failure));
         }
+      } else if (f.type === FRAME.pong) {
+        this.#pongWaiters.shift()?.();
       } else if (f.type === FRAME.exit) {
         this.#resolveExit(JSON.parse(f.payload.toString('utf8')) as ExitStatus);
       }
@@ -96,6 +100,17 @@ export class MonitorAttach extends Duplex {
         return reject(new BerthError('UNAVAILABLE', `start container ${JSON.stringify(this.#id)}: the monitor has finished`));
       this.#startWaiters.push({ resolve, reject });
       this.#sock.write(encodeFrame(FRAME.start));
+    });
+  }
+
+  /**
+   * Resolves once the monitor has registered this client (PING/PONG): from then on it gets all
+   * output. Needed by a caller that starts the container itself rather than with start().
+   */
+  ready(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#pongWaiters.push(resolve);
+      this.#sock.write(encodeFrame(FRAME.ping));
     });
   }
 

@@ -12,6 +12,8 @@ export const FRAME = {
   startResult: 19,
   noRestart: 20,
   exit: 21,
+  ping: 22,
+  pong: 23,
 } as const;
 export type FrameType = (typeof FRAME)[keyof typeof FRAME];
 
