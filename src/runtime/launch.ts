@@ -208,15 +208,22 @@ export async function releaseContainer(stateDir: string, pid: number): Promise<v
   try {
     const buf = Buffer.alloc(1);
     const deadline = Date.now() + START_TIMEOUT_MS;
-    for (let i = 0; ; i++) {
-      let n = 0;
+    const readByte = () => {
       try {
-        n = readSync(fd, buf, 0, 1, null);
+        return readSync(fd, buf, 0, 1, null);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw BerthError.wrap(err, 'start: read exec fifo');
+        return 0;
       }
-      if (n > 0) break;
-      if (!alive(pid)) throw new BerthError('FAILED_PRECONDITION', `start: container init (pid ${pid}) exited before start`);
+    };
+    for (let i = 0; ; i++) {
+      if (readByte() > 0) break;
+      // The init may have written, exec'd and already exited (`true`) since that read: the
+      // byte waits in the fifo. Only a fifo still empty after the init is gone is a failure.
+      if (!alive(pid)) {
+        if (readByte() > 0) break;
+        throw new BerthError('FAILED_PRECONDITION', `start: container init (pid ${pid}) exited before start`);
+      }
       // a blocked init answers at once; this only fires if the pid now names another process
       if (Date.now() > deadline) {
         throw new BerthError('DEADLINE_EXCEEDED', `start: container init (pid ${pid}) did not take the exec fifo within ${START_TIMEOUT_MS / 1000}s`);
