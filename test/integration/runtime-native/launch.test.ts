@@ -156,6 +156,17 @@ describe('runtime-native: launch', { skip: root ? false : 'needs root (namespace
     );
   });
 
+  it('start of a process that exits at once always succeeds (the byte outlives the init)', async () => {
+    const b = bundle();
+    b.spec.process!.args = ['true'];
+    const spec = validateSpec(b.spec, b.dir);
+    for (let i = 0; i < 15; i++) {
+      const l = await launchContainer({ id: `q${i}`, bundle: b.dir, spec, stateDir: b.stateDir, cgroupProcsFiles: [] });
+      await releaseContainer(b.stateDir, l.pid);
+      await waitGone(l.pid);
+    }
+  });
+
   it('hooks run while the init waits, and a failing hook aborts create', async () => {
     const b = bundle();
     const seen: string[] = [];
