@@ -102,7 +102,8 @@ export async function execProcess(opts: ExecOptions): Promise<{ pid: number; wai
       await h.exited();
       throw helperError(line);
     } else {
-      h.close();
+      // the init dies with the helper (PR_SET_PDEATHSIG)
+      h.kill();
       throw new BerthError('INTERNAL', `berth-init: unexpected message ${JSON.stringify(line)}`);
     }
   }

@@ -140,7 +140,8 @@ async function drive(h: HelperSession, opts: LaunchOptions): Promise<Launched> {
       await h.exited();
       throw helperError(line);
     } else {
-      h.close();
+      // the init dies with the helper (PR_SET_PDEATHSIG)
+      h.kill();
       throw new BerthError('INTERNAL', `berth-init: unexpected message ${JSON.stringify(line)}`);
     }
   }

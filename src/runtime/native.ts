@@ -98,6 +98,16 @@ export class HelperSession {
   close(): void {
     this.#sock.destroy();
   }
+
+  /** Kill the helper (its init follows through PR_SET_PDEATHSIG) and close the channel. */
+  kill(): void {
+    try {
+      this.child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+    this.close();
+  }
 }
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
