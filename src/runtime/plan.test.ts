@@ -183,6 +183,7 @@ describe('plan: compileLaunchPlan', () => {
       seccompBpf: new Uint8Array([6, 0, 0, 0, 0, 0, 0xff, 0x7f]),
     });
     assert.deepEqual(find(ops, 'FIFO'), [['FIFO', '/s/exec.fifo']]);
+    assert.deepEqual(find(ops, 'UMASK'), [['UMASK', 0o22]], 'runc\'s default umask');
     assert.deepEqual(find(ops, 'CONSOLESOCKET'), [['CONSOLESOCKET', '/s/c.sock']]);
     assert.deepEqual(find(ops, 'PRESERVEFDS'), [['PRESERVEFDS', 2]]);
     assert.deepEqual(find(ops, 'NOPIVOT'), [['NOPIVOT']]);
@@ -203,8 +204,12 @@ describe('plan: compileExecPlan', () => {
       pid: 42,
       process: { user: { uid: 0, gid: 0 }, cwd: '/', args: ['sh'] },
       namespaces: [{ type: 'pid', path: '/proc/42/ns/pid' }, { type: 'user', path: '/proc/42/ns/user' }],
+      cgroupProcsFiles: ['/sys/fs/cgroup/pids/c/cgroup.procs'],
+      cgroupReturnFiles: ['/sys/fs/cgroup/pids/cgroup.procs'],
       detach: true,
     });
+    assert.deepEqual(find(ops, 'CGROUP'), [['CGROUP', '/sys/fs/cgroup/pids/c/cgroup.procs']]);
+    assert.deepEqual(find(ops, 'CGROUPLEAVE'), [['CGROUPLEAVE', '/sys/fs/cgroup/pids/cgroup.procs']]);
     assert.deepEqual(ops[0], ['MODE', 'exec']);
     assert.deepEqual(find(ops, 'NSJOIN'), [['NSJOIN', 'user', '/proc/42/ns/user'], ['NSJOIN', 'pid', '/proc/42/ns/pid']]);
     assert.deepEqual(find(ops, 'ROOTDIR'), [['ROOTDIR', '/proc/42/root']]);
