@@ -20,6 +20,12 @@ export interface EngineOptions {
   network?: NetworkManager;
   /** Parent cgroup of containers (default "/berth", or $BERTH_CGROUP_PARENT). */
   cgroupParent?: string;
+  /**
+   * How to run the berth CLI (argv prefix): a detached `--rm` container's monitor runs
+   * `<this> --root R --state S container cleanup --rm ID` when it exits. Without it such a
+   * container is removed by the next `berth ps`.
+   */
+  selfCommand?: string[];
   /** Print a warning (pull progress, cleanup notes). */
   warn?: (message: string) => void;
 }
@@ -35,6 +41,7 @@ export class Engine {
   readonly network: NetworkManager | undefined;
   readonly cgroupParent: string;
   readonly warn: (message: string) => void;
+  readonly selfCommand: string[] | undefined;
   readonly #defaultRuntime: string | undefined;
   #db: Db | undefined;
   #containers: ContainerStore | undefined;
@@ -49,6 +56,7 @@ export class Engine {
     this.network = opts.network;
     this.cgroupParent = opts.cgroupParent ?? process.env.BERTH_CGROUP_PARENT ?? '/berth';
     this.warn = opts.warn ?? (() => {});
+    this.selfCommand = opts.selfCommand;
     this.#defaultRuntime = opts.defaultRuntime;
   }
 

@@ -28,6 +28,7 @@ import { registerPause } from './pause.js';
 import { registerUpdate } from './update.js';
 import { registerVolume } from './volume.js';
 import { registerVersion } from './version.js';
+import { registerContainerCleanup } from './container-cleanup.js';
 
 /**
  * Every berth command, as a function that adds itself to the program. A command sets a
@@ -65,4 +66,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerUpdate,
   registerVolume,
   registerVersion,
+  registerContainerCleanup,
 ];

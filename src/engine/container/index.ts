@@ -16,3 +16,4 @@ export { refreshContainer } from './status.js';
 export { parseSignalName } from './signal.js';
 export { parseRestartPolicy } from './restart-policy.js';
 export { containerPaths } from './paths.js';
+export { cleanupContainer } from './cleanup.js';

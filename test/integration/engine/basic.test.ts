@@ -103,3 +103,21 @@ async function waitFor(fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+test('run -d --rm: the container removes itself when it exits (the monitor\'s exit command)', async () => {
+  const id = await e.ok(['run', '-d', '--rm', e.image, 'sh', '-c', 'sleep 0.5']);
+  assert.match(id, /^[0-9a-f]{64}$/);
+  await waitFor(async () => leftovers(e).length === 0, 15_000);
+  assert.equal((await e.berth(['inspect', id])).code, 1);
+});
+
+test('--init: pid 1 is berth-init, the command gets SIGTERM from stop and zombies are reaped', async () => {
+  assert.equal(await e.ok(['run', '--rm', '--init', e.image, 'sh', '-c', 'cat /proc/1/comm; echo $$']), 'berth-init\n2');
+  await e.ok(['run', '-d', '--init', '--name', 'initstop', e.image, 'sleep', '1000']);
+  const t0 = Date.now();
+  await e.ok(['stop', 'initstop']);
+  assert.ok(Date.now() - t0 < 5000, 'sleep got the SIGTERM through the init');
+  assert.equal(await e.ok(['inspect', '-f', '{{.State.ExitCode}}', 'initstop']), '143');
+  await e.ok(['rm', 'initstop']);
+  assert.deepEqual(leftovers(e), []);
+});
