@@ -1034,8 +1034,9 @@ __attribute__((noreturn)) static void init_main(void) {
   }
   do_pivot(root);
   close(root);
-  do_paths();
+  /* before the root may turn read-only: /dev/console is created and bound here */
   if (P.terminal) do_terminal(1);
+  do_paths();
   do_process(0);
   default_home();
   char *exe = lookup_exe();

@@ -229,8 +229,8 @@ export async function releaseContainer(stateDir: string, pid: number): Promise<v
       if (Date.now() > deadline) {
         throw new BerthError('DEADLINE_EXCEEDED', `start: container init (pid ${pid}) did not take the exec fifo within ${START_TIMEOUT_MS / 1000}s`);
       }
-      // The writer wakes within microseconds; back off gently if it does not.
-      await sleep(i < 20 ? 0 : 2);
+      // The writer wakes within microseconds: yield first, back off gently if it does not.
+      await (i < 50 ? new Promise((r) => setImmediate(r)) : sleep(2));
     }
   } finally {
     closeSync(fd);
