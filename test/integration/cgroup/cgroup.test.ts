@@ -77,7 +77,7 @@ function exited(c: ChildProcess): Promise<{ code: number | null; signal: NodeJS.
   return new Promise((r) => c.once('exit', (code, signal) => r({ code, signal })));
 }
 
-async function until(what: string, fn: () => boolean, ms = 3000): Promise<void> {
+async function until(what: string, fn: () => boolean, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!fn()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
