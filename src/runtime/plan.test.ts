@@ -190,6 +190,13 @@ describe('plan: compileLaunchPlan', () => {
     assert.deepEqual(find(ops, 'SECCOMP'), [['SECCOMP', 0, '060000000000ff7f']]);
     assert.equal(ops.at(-1)?.[0], 'SECCOMP');
   });
+  it('maps an infinite rlimit exactly', () => {
+    const ops = compileLaunchPlan({
+      spec: spec({ process: { user: { uid: 0, gid: 0 }, cwd: '/', args: ['x'], rlimits: [{ type: 'RLIMIT_CORE', soft: 18446744073709551615, hard: 18446744073709551615 }] } }),
+      bundle: '/b',
+    });
+    assert.deepEqual(find(ops, 'RLIMIT'), [['RLIMIT', 4, '18446744073709551615', '18446744073709551615', 'RLIMIT_CORE']]);
+  });
   it('rejects an unknown rlimit', () => {
     assert.throws(
       () => compileLaunchPlan({ spec: spec({ process: { user: { uid: 0, gid: 0 }, cwd: '/', args: ['x'], rlimits: [{ type: 'RLIMIT_X', soft: 1, hard: 1 }] } }), bundle: '/b' }),

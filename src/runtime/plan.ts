@@ -215,6 +215,11 @@ function namespaceOps(namespaces: readonly Namespace[]): PlanOp[] {
   return ops;
 }
 
+/** RLIM_INFINITY is 2^64-1, which JSON numbers round up to 2^64: map it back exactly. */
+function rlimitValue(v: number): string {
+  return v >= 2 ** 64 - 1 ? '18446744073709551615' : BigInt(v).toString();
+}
+
 /** Ops for the process part, shared by create and exec. */
 export function processOps(proc: Process): PlanOp[] {
   const ops: PlanOp[] = [];
@@ -222,7 +227,7 @@ export function processOps(proc: Process): PlanOp[] {
   for (const r of proc.rlimits ?? []) {
     const res = RLIMITS[r.type];
     if (res === undefined) throw new BerthError('INVALID_ARGUMENT', `process.rlimits: unknown rlimit "${r.type}"`);
-    ops.push(['RLIMIT', res, BigInt(r.soft).toString(), BigInt(r.hard).toString(), r.type]);
+    ops.push(['RLIMIT', res, rlimitValue(r.soft), rlimitValue(r.hard), r.type]);
   }
   if (proc.oomScoreAdj !== undefined) ops.push(['OOMSCOREADJ', proc.oomScoreAdj]);
   if (proc.noNewPrivileges) ops.push(['NONEWPRIVS']);
