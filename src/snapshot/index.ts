@@ -7,4 +7,4 @@ export { OverlaySnapshotter } from './overlay.js';
 export { NativeSnapshotter } from './native.js';
 export { applyLayer, type ApplyLayerOptions, type ApplyLayerResult, type LayerFormat } from './apply-layer.js';
 export { unpackLayer, rootfsMounts, type UnpackLayerOptions, type UnpackLayerResult } from './unpack-layer.js';
-export { newSnapshotter } from './new.js';
+export { newSnapshotter, defaultSnapshotterName } from './new.js';

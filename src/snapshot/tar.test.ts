@@ -82,3 +82,39 @@ describe('TarReader', () => {
     assert.throws(() => read(archive.subarray(0, 1024 + 512 + 3), 512), /unexpected end/);
   });
 });
+
+describe('TarReader header forms', () => {
+  it('reads GNU long names and links, and base-256 sizes', () => {
+    const long = `${'n'.repeat(150)}/file`;
+    const target = `${'t'.repeat(120)}/target`;
+    const longName = Buffer.from(`${long}\0`);
+    const longLink = Buffer.from(`${target}\0`);
+    const content = Buffer.from('base-256 sized');
+    const fileBlock = block('short-name', '0', 0);
+    // size field in base-256: 0x80 marker, then the big-endian value.
+    fileBlock.fill(0, 124, 136);
+    fileBlock[124] = 0x80;
+    fileBlock[135] = content.length;
+    fileBlock.write('        ', 148, 'latin1');
+    let sum = 0;
+    for (const b of fileBlock) sum += b;
+    fileBlock.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+    const archive = Buffer.concat([
+      block('././@LongLink', 'L', longName.length),
+      padded(longName),
+      fileBlock,
+      padded(content),
+      block('././@LongLink', 'K', longLink.length),
+      padded(longLink),
+      block('short-link', '2', 0),
+      Buffer.alloc(1024),
+    ]);
+    const { headers, data } = read(archive, 100);
+    assert.equal(headers[0].name, long);
+    assert.equal(headers[0].size, content.length);
+    assert.equal(data[0], 'base-256 sized');
+    assert.equal(headers[1].type, 'symlink');
+    assert.equal(headers[1].name, 'short-link');
+    assert.equal(headers[1].linkname, target);
+  });
+});
