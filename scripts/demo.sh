@@ -1,7 +1,8 @@
 #!/bin/sh
 # berth's main job, end to end on a fresh Debian 12 machine (as root): set up, build a busybox
 # bundle from Debian's busybox-static, and run it with berth-runtime; the container prints
-# what it sees from the inside.
+# what it sees from the inside. Then the same rootfs as an OCI image: `berth load` it and
+# `berth run` it (engine, monitor, snapshots, docker's defaults).
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh >&2
@@ -37,3 +38,29 @@ fs.writeFileSync(f, JSON.stringify(s, null, 2));
 
 echo "+ berth-runtime run --bundle $work/bundle demo" >&2
 ./bin/berth-runtime --root "$work/state" run --bundle "$work/bundle" "demo-$$"
+
+# The same rootfs as a one-layer OCI image, loaded into a throw-away root and run with berth.
+echo "+ berth load -i busybox.tar && berth run --rm busybox ..." >&2
+tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$work/bundle/rootfs" -cf "$work/layer.tar" .
+node -e '
+const fs = require("fs"), crypto = require("crypto"), zlib = require("zlib"), path = require("path");
+const [tarPath, out] = process.argv.slice(1);
+const sha = (b) => "sha256:" + crypto.createHash("sha256").update(b).digest("hex");
+fs.mkdirSync(path.join(out, "blobs/sha256"), { recursive: true });
+const blob = (b) => { const d = sha(b); fs.writeFileSync(path.join(out, "blobs/sha256", d.slice(7)), b); return { digest: d, size: b.length }; };
+const tar = fs.readFileSync(tarPath);
+const layer = blob(zlib.gzipSync(tar));
+const config = blob(Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux",
+  config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["sh"] },
+  rootfs: { type: "layers", diff_ids: [sha(tar)] } })));
+const manifest = blob(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+  config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
+  layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", ...layer }] })));
+fs.writeFileSync(path.join(out, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+fs.writeFileSync(path.join(out, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json",
+  ...manifest, annotations: { "org.opencontainers.image.ref.name": "busybox:latest" } }] }));
+' "$work/layer.tar" "$work/layout"
+tar -C "$work/layout" -cf "$work/busybox.tar" .
+berth() { ./bin/berth --root "$work/root" --state "$work/state" "$@"; }
+berth load -i "$work/busybox.tar"
+berth run --rm --name berth-demo -h berth-demo "$(berth images --format json | jq -r .Name | head -1)" /bin/sh /demo.sh
