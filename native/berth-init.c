@@ -32,6 +32,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
@@ -147,6 +148,8 @@ static struct {
   int has_caps;
   uint64_t caps[5]; /* bounding effective permitted inheritable ambient */
   int nnp;
+  int has_personality, personality;
+  int has_ioprio, ioprio;
   int terminal;
   unsigned rows, cols;
   char *console_socket;
@@ -387,6 +390,12 @@ static void parse_line(char **a, int n) {
     NEED(5);
     P.has_caps = 1;
     for (int i = 0; i < 5; i++) P.caps[i] = num(a[i + 1]);
+  } else if (!strcmp(op, "PERSONALITY")) {
+    NEED(1);
+    P.has_personality = 1, P.personality = (int)num(a[1]);
+  } else if (!strcmp(op, "IOPRIO")) {
+    NEED(1);
+    P.has_ioprio = 1, P.ioprio = (int)num(a[1]);
   } else if (!strcmp(op, "NONEWPRIVS")) {
     P.nnp = 1;
   } else if (!strcmp(op, "TERMINAL")) {
@@ -854,6 +863,9 @@ static void do_process(int last_cap_known) {
       fail("set rlimit %s (soft %llu, hard %llu)", r->name, r->soft, r->hard);
     }
   }
+  /* ioprio_set(2) with IOPRIO_WHO_PROCESS (1) and ourselves; personality(2) */
+  if (P.has_ioprio && syscall(SYS_ioprio_set, 1, 0, P.ioprio) < 0) fail("set ioPriority");
+  if (P.has_personality && personality((unsigned long)P.personality) < 0) fail("set personality");
   if (P.nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("set no_new_privs");
   /* without no_new_privs the filter needs CAP_SYS_ADMIN: install it while we still have it */
   if (P.bpf_len && !P.nnp) do_seccomp();

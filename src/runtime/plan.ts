@@ -215,6 +215,10 @@ function namespaceOps(namespaces: readonly Namespace[]): PlanOp[] {
   return ops;
 }
 
+const IOPRIO_CLASSES: Record<string, number> = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 };
+/** personality(2) execution domains the runtime-spec names. */
+const PERSONALITIES: Record<string, number> = { LINUX: 0x0000, LINUX32: 0x0008 };
+
 /** RLIM_INFINITY is 2^64-1, which JSON numbers round up to 2^64: map it back exactly. */
 function rlimitValue(v: number): string {
   return v >= 2 ** 64 - 1 ? '18446744073709551615' : BigInt(v).toString();
@@ -230,6 +234,12 @@ export function processOps(proc: Process): PlanOp[] {
     ops.push(['RLIMIT', res, rlimitValue(r.soft), rlimitValue(r.hard), r.type]);
   }
   if (proc.oomScoreAdj !== undefined) ops.push(['OOMSCOREADJ', proc.oomScoreAdj]);
+  if (proc.ioPriority) {
+    // ioprio_set(2): class << 13 | level
+    const cls = IOPRIO_CLASSES[proc.ioPriority.class];
+    if (cls === undefined) throw new BerthError('INVALID_ARGUMENT', `process.ioPriority.class: unknown class "${proc.ioPriority.class}"`);
+    ops.push(['IOPRIO', (cls << 13) | (proc.ioPriority.priority & 7)]);
+  }
   if (proc.noNewPrivileges) ops.push(['NONEWPRIVS']);
   ops.push(['USER', proc.user.uid, proc.user.gid]);
   ops.push(['GROUPS', ...(proc.user.additionalGids ?? [])]);
@@ -335,6 +345,12 @@ export function compileLaunchPlan(input: LaunchPlanInput): PlanOp[] {
   if (spec.root.readonly) ops.push(['ROOTRO']);
   if (linux.rootfsPropagation) ops.push(['ROOTPROP', PROPAGATION[linux.rootfsPropagation]]);
   if (input.noPivot) ops.push(['NOPIVOT']);
+  if (linux.personality) {
+    const p = PERSONALITIES[linux.personality.domain];
+    if (p === undefined) throw new BerthError('INVALID_ARGUMENT', `linux.personality.domain: unknown domain "${linux.personality.domain}" (LINUX or LINUX32)`);
+    if (linux.personality.flags?.length) throw new BerthError('NOT_IMPLEMENTED', 'linux.personality.flags: not supported');
+    ops.push(['PERSONALITY', p]);
+  }
   if (spec.hostname !== undefined) ops.push(['HOSTNAME', spec.hostname]);
   if (spec.domainname !== undefined) ops.push(['DOMAINNAME', spec.domainname]);
 

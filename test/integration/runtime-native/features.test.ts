@@ -206,7 +206,7 @@ describe('runtime-native: features', { skip: root ? false : 'needs root (namespa
     }
   });
 
-  it('time namespace offsets, sysctls, domainname, devices, oomScoreAdj', async () => {
+  it('time namespace offsets, sysctls, domainname, devices, oomScoreAdj, ioPriority, personality', async () => {
     const b = bundle();
     b.spec.linux!.namespaces!.push({ type: 'time' });
     b.spec.linux!.timeOffsets = { monotonic: { secs: 864000 }, boottime: { secs: 864000 } };
@@ -214,9 +214,11 @@ describe('runtime-native: features', { skip: root ? false : 'needs root (namespa
     b.spec.linux!.devices = [{ type: 'c', path: '/dev/fuse', major: 10, minor: 229, fileMode: 0o600, uid: 0, gid: 0 }];
     b.spec.domainname = 'example.test';
     b.spec.process!.oomScoreAdj = 500;
+    b.spec.process!.ioPriority = { class: 'IOPRIO_CLASS_IDLE', priority: 0 };
+    b.spec.linux!.personality = { domain: 'LINUX32' };
     const r = await runScript(
       b,
-      'cut -d. -f1 /proc/uptime; cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax /proc/sys/kernel/domainname; ls -l /dev/fuse; cat /proc/self/oom_score_adj',
+      'cut -d. -f1 /proc/uptime; cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax /proc/sys/kernel/domainname; ls -l /dev/fuse; cat /proc/self/oom_score_adj; uname -m; cat /proc/self/personality; ionice -p $$',
     );
     assert.equal(r.status, 0, r.out);
     const lines = r.out.trim().split('\n');
@@ -224,6 +226,9 @@ describe('runtime-native: features', { skip: root ? false : 'needs root (namespa
     assert.deepEqual(lines.slice(1, 4), ['1', '12345678', 'example.test']);
     assert.match(lines[4], /^crw-------\s+1 root\s+root\s+10,\s+229 .*\/dev\/fuse$/);
     assert.equal(lines[5], '500');
+    assert.equal(lines[6], 'i686', 'LINUX32 personality');
+    assert.equal(lines[7], '00000008');
+    assert.match(lines[8], /^idle/);
     assert.equal(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim().length, 1, 'host value untouched');
   });
 
