@@ -89,6 +89,9 @@ describe('validateSpec', () => {
     rejects((s) => (s.process.rlimits[0].type = 'RLIMIT_FOO'), /unknown rlimit "RLIMIT_FOO"/);
     rejects((s) => (s.process.oomScoreAdj = -1001), /process\.oomScoreAdj: -1001 is out of range \[-1000, 1000\]/);
     rejects((s) => (s.process.consoleSize = { height: 1, width: 1 }), /process\.consoleSize: only valid with terminal: true/);
+    rejects((s) => (s.process.ioPriority = { class: 'IOPRIO_CLASS_FAST', priority: 0 }), /process\.ioPriority\.class: unknown class "IOPRIO_CLASS_FAST"/);
+    rejects((s) => (s.process.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 9 }), /process\.ioPriority\.priority: 9 is out of range \[0, 7\]/);
+    rejects((s) => (s.linux.personality = { domain: 'WIN32' }), /linux\.personality\.domain: unknown domain "WIN32"/);
   });
 
   it('checks cross-field rules', () => {

@@ -213,6 +213,12 @@ export function validateSpec(spec: unknown, bundle: string): Spec {
   opt(linux, 'cgroupsPath', (v) => c.string(v, 'linux.cgroupsPath'));
   opt(linux, 'resources', (v) => c.object(v, 'linux.resources'));
   opt(linux, 'seccomp', (v) => checkSeccomp(c, v));
+  opt(linux, 'personality', (v) => {
+    const o = c.object(v, 'linux.personality');
+    const d = c.string(o.domain, 'linux.personality.domain');
+    if (d !== 'LINUX' && d !== 'LINUX32') c.fail('linux.personality.domain', `unknown domain ${JSON.stringify(d)} (LINUX or LINUX32)`);
+    opt(o, 'flags', (f) => c.strings(f, 'linux.personality.flags'));
+  });
 
   // mounts
   opt(s, 'mounts', (v) =>
@@ -319,6 +325,12 @@ function checkProcess(c: Checker, v: unknown, p: string): void {
   });
   opt(o, 'noNewPrivileges', (x) => c.bool(x, `${p}.noNewPrivileges`));
   opt(o, 'oomScoreAdj', (x) => c.int(x, `${p}.oomScoreAdj`, -1000, 1000));
+  opt(o, 'ioPriority', (x) => {
+    const io = c.object(x, `${p}.ioPriority`);
+    const cls = c.string(io.class, `${p}.ioPriority.class`);
+    if (!['IOPRIO_CLASS_RT', 'IOPRIO_CLASS_BE', 'IOPRIO_CLASS_IDLE'].includes(cls)) c.fail(`${p}.ioPriority.class`, `unknown class ${JSON.stringify(cls)}`);
+    c.int(io.priority, `${p}.ioPriority.priority`, 0, 7);
+  });
   opt(o, 'apparmorProfile', (x) => c.string(x, `${p}.apparmorProfile`));
   opt(o, 'selinuxLabel', (x) => c.string(x, `${p}.selinuxLabel`));
 }
