@@ -107,8 +107,12 @@ export class ContentStore {
     const ref = `sha256-${hex}`;
     const lock = await lockIngest(this.db, ref, signal);
     try {
-      if (this.has(expected.digest)) return 'exists';
       const dir = join(this.#ingest, ref);
+      if (this.has(expected.digest)) {
+        // A writer killed between its rename and its cleanup leaves an ingest dir behind.
+        await fsp.rm(dir, { recursive: true, force: true });
+        return 'exists';
+      }
       await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
       const dataPath = join(dir, 'data');
       const fh = await fsp.open(dataPath, 'a+', 0o644);

@@ -1,4 +1,3 @@
-import { BerthError } from '../errors/index.js';
 import type { ImageDeps } from './deps.js';
 import { chainIds } from './chain.js';
 import { extractChainId } from './snapshots.js';
@@ -81,9 +80,8 @@ export async function collectGarbage(deps: ImageDeps, opts: { only?: Set<string>
           next.push(c);
         }
       }
-      if (next.length === pending.length) {
-        throw new BerthError('FAILED_PRECONDITION', `garbage collection: cannot remove snapshots ${next.join(', ')}`);
-      }
+      // What still has children (e.g. a container's snapshot on top) stays for a later GC.
+      if (next.length === pending.length) break;
       pending = next;
     }
   }

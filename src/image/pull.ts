@@ -50,11 +50,15 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
   const emit = opts.onEvent ?? (() => {});
   const platform = opts.platform ?? hostPlatform();
   const lease = deps.content.leases.createProcessLease('pull');
+  // Stops the other downloads when one part fails, so the error comes back at once.
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
   const committed: string[] = [];
   const unpacked: string[] = [];
+  let layerDigests: string[] = [];
   let fetched = 0;
   try {
-    const top = await deps.registry.getManifest(ref.domain, ref.path, ref.digest ?? ref.tag!, opts.signal);
+    const top = await deps.registry.getManifest(ref.domain, ref.path, ref.digest ?? ref.tag!, signal);
     emit({ type: 'resolved', ref: formatReference(ref), digest: top.descriptor.digest, mediaType: top.descriptor.mediaType });
     let manifestDesc: Descriptor = top.descriptor;
     let manifestData = top.data;
@@ -67,7 +71,7 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
       }
       if (!isManifestType(chosen.mediaType)) throw new BerthError('NOT_IMPLEMENTED', `manifest ${chosen.digest}: media type ${chosen.mediaType} is not supported`);
       if (chosen.size > MAX_MANIFEST_SIZE) throw new BerthError('RESOURCE_EXHAUSTED', `manifest ${chosen.digest}: ${chosen.size} bytes is over the limit`);
-      const m = await deps.registry.getManifest(ref.domain, ref.path, chosen.digest, opts.signal);
+      const m = await deps.registry.getManifest(ref.domain, ref.path, chosen.digest, signal);
       if (m.data.length !== chosen.size) throw new BerthError('INVALID_ARGUMENT', `manifest ${chosen.digest}: ${m.data.length} bytes, the index says ${chosen.size}`);
       manifestDesc = { ...chosen, mediaType: chosen.mediaType };
       manifestData = m.data;
@@ -79,6 +83,7 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
       throw new BerthError('RESOURCE_EXHAUSTED', `config ${manifest.config.digest}: ${manifest.config.size} bytes is over the ${MAX_MANIFEST_SIZE}-byte limit`);
     }
 
+    layerDigests = manifest.layers.map((l) => l.digest);
     // Hold everything before it is written, so a concurrent GC never takes it.
     for (const d of [top.descriptor, manifestDesc, manifest.config, ...manifest.layers]) lease.add({ kind: 'content', key: d.digest });
 
@@ -122,7 +127,7 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
               },
             };
             await deps.registry.fetchBlob(ref.domain, ref.path, desc, sink, {
-              signal: opts.signal,
+              signal,
               onBytes: (n) => {
                 bytes += n;
                 fetched += n;
@@ -130,7 +135,7 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
               },
             });
           },
-          opts.signal,
+          signal,
         );
       } catch (err) {
         if (index !== undefined) live[index]?.destroy(toBerthError(err));
@@ -195,6 +200,9 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
         }
       }
       await Promise.all(downloads);
+    } catch (err) {
+      stop.abort();
+      throw err;
     } finally {
       await settled;
     }
@@ -212,6 +220,9 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
     if (code !== 'UNAVAILABLE' && code !== 'CANCELED' && code !== 'DEADLINE_EXCEEDED') {
       try {
         await collectGarbage(deps, { only: new Set(committed), onlySnapshots: new Set(unpacked.reverse()) });
+        // Partial ingests of this pull (downloads stopped by the failure) go too.
+        const mine = new Set(layerDigests.map((d) => `sha256-${d.slice(7)}`));
+        for (const ing of deps.content.staleIngests()) if (mine.has(ing.ref)) deps.content.removeIngest(ing.ref);
       } catch (cleanupErr) {
         e.cleanupErrors.push(cleanupErr);
       }
