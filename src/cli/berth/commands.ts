@@ -29,6 +29,7 @@ import { registerUpdate } from './update.js';
 import { registerVolume } from './volume.js';
 import { registerVersion } from './version.js';
 import { registerContainerCleanup } from './container-cleanup.js';
+import { registerDaemon } from './daemon.js';
 
 /**
  * Every berth command, as a function that adds itself to the program. A command sets a
@@ -67,4 +68,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerVolume,
   registerVersion,
   registerContainerCleanup,
+  registerDaemon,
 ];

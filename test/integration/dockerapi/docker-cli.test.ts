@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { join } from 'node:path';
+import { execPty } from '../../harness/index.js';
+import { DOCKER, dockerEnv } from './_daemon.js';
+
+const { ready } = dockerEnv('cli');
+
+test('docker version negotiates with berth daemon', async () => {
+  const e = await ready;
+  const out = await e.dockerOk(['version', '--format', '{{.Server.APIVersion}} {{.Server.Os}}']);
+  assert.match(out, /^1\.\d+ linux$/);
+});
+
+test('docker run --rm prints the output and exits with the status', async () => {
+  const e = await ready;
+  const r = await e.docker(['run', '--rm', e.image, 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+  assert.equal(r.stdout, 'out\n', r.stderr);
+  assert.equal(r.stderr, 'err\n');
+  assert.equal(r.code, 3);
+  assert.equal(await e.dockerOk(['ps', '-aq']), '');
+});
+
+test('docker pull, images, inspect, tag, rmi', async () => {
+  const e = await ready;
+  const out = await e.dockerOk(['pull', e.image]);
+  assert.match(out, /Digest: sha256:[0-9a-f]{64}/);
+  assert.match(out, /Status: Image is up to date/);
+  const images = await e.dockerOk(['images', '--format', '{{.Repository}}:{{.Tag}}']);
+  assert.ok(images.split('\n').includes(e.image), images);
+  const id = await e.dockerOk(['image', 'inspect', '--format', '{{.Id}}', e.image]);
+  assert.match(id, /^sha256:[0-9a-f]{64}$/);
+  const other = e.image.replace(/busybox:latest$/, 'copy:v1');
+  await e.dockerOk(['tag', e.image, other]);
+  assert.equal(await e.dockerOk(['image', 'inspect', '--format', '{{.Id}}', other]), id);
+  assert.match(await e.dockerOk(['rmi', other]), /Untagged: /);
+  const r = await e.docker(['image', 'inspect', other]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /No such image/);
+});
+
+test('docker run -d, logs -f, ps --format, inspect, stop, rm', async () => {
+  const e = await ready;
+  const name = e.scope.uid('web');
+  const id = await e.dockerOk(['run', '-d', '--name', name, e.image, 'sh', '-c', 'echo started; trap "echo bye; exit 0" TERM; while true; do sleep 0.1; done']);
+  assert.match(id, /^[0-9a-f]{64}$/);
+  const ps = await e.dockerOk(['ps', '--format', '{{.Names}} {{.Image}} {{.State}}']);
+  assert.ok(ps.split('\n').includes(`${name} ${e.image} running`), ps);
+  const state = await e.dockerOk(['inspect', '--format', '{{.State.Status}} {{.State.Running}} {{.Name}}', name]);
+  assert.equal(state, `running true /${name}`);
+  const logs = e.docker(['logs', '-f', name]);
+  await new Promise((r) => setTimeout(r, 300));
+  await e.dockerOk(['stop', '-t', '5', name]);
+  const l = await logs;
+  assert.equal(l.code, 0, l.stderr);
+  assert.equal(l.stdout, 'started\nbye\n');
+  assert.equal(await e.dockerOk(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', name]), 'exited 0');
+  assert.equal(await e.dockerOk(['rm', name]), name);
+  const gone = await e.docker(['inspect', name]);
+  assert.match(gone.stderr, /No such object|No such container/);
+});
+
+test('errors: a missing container is 404 with docker wording, a running one cannot be removed', async () => {
+  const e = await ready;
+  const r = await e.docker(['stop', 'nope-not-here']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /No such container: nope-not-here/);
+  const name = e.scope.uid('busy');
+  await e.dockerOk(['run', '-d', '--name', name, e.image, 'sleep', '60']);
+  const rm = await e.docker(['rm', name]);
+  assert.notEqual(rm.code, 0);
+  assert.match(rm.stderr, /cannot remove container .*running/i);
+  await e.dockerOk(['rm', '-f', name]);
+});
+
+test('docker volume create, ls, run with it, rm', async () => {
+  const e = await ready;
+  const vol = e.scope.uid('vol');
+  await e.dockerOk(['volume', 'create', vol]);
+  assert.ok((await e.dockerOk(['volume', 'ls', '-q'])).split('\n').includes(vol));
+  await e.dockerOk(['run', '--rm', '-v', `${vol}:/data`, e.image, 'sh', '-c', 'echo hello > /data/f']);
+  assert.equal(await e.dockerOk(['run', '--rm', '-v', `${vol}:/data`, e.image, 'cat', '/data/f']), 'hello');
+  const mp = await e.dockerOk(['volume', 'inspect', '--format', '{{.Mountpoint}}', vol]);
+  assert.ok(mp.startsWith(e.root), mp);
+  await e.dockerOk(['volume', 'rm', vol]);
+  assert.ok(!(await e.dockerOk(['volume', 'ls', '-q'])).split('\n').includes(vol));
+});
+
+test('the CLI and the API see the same containers', async () => {
+  const e = await ready;
+  const name = e.scope.uid('both');
+  await e.ok(['create', '--name', name, e.image, 'echo', 'from-berth']);
+  assert.match(await e.dockerOk(['ps', '-a', '--format', '{{.Names}}']), new RegExp(name));
+  await e.dockerOk(['start', '-a', name]).then((o) => assert.equal(o, 'from-berth'));
+  assert.match(await e.ok(['ps', '-a']), new RegExp(`${name}`));
+  await e.ok(['rm', name]);
+  assert.doesNotMatch(await e.dockerOk(['ps', '-a', '--format', '{{.Names}}']), new RegExp(name));
+});
+
+test('docker run -it under a pty: a terminal, stdin and the exit status', async () => {
+  const e = await ready;
+  const r = await execPty(DOCKER, ['run', '--rm', '-it', e.image, 'sh', '-c', 'tty; read x; echo got-$x; exit 4'], { env: e.dockerEnv, input: 'abc\n', timeoutMs: 30_000 });
+  assert.equal(r.code, 4, r.stdout + r.stderr);
+  assert.match(r.stdout, /\/dev\/pts\/\d+/);
+  assert.match(r.stdout, /got-abc/);
+});
+
+test('docker save | docker load round-trips an image', async () => {
+  const e = await ready;
+  const tar = join(e.scope.dir, 'img.tar');
+  await e.dockerOk(['save', '-o', tar, e.image]);
+  const other = e.image.replace(/busybox:latest$/, 'saved:v1');
+  await e.dockerOk(['tag', e.image, other]);
+  await e.dockerOk(['save', '-o', join(e.scope.dir, 'other.tar'), other]);
+  await e.dockerOk(['rmi', other]);
+  const out = await e.dockerOk(['load', '-i', join(e.scope.dir, 'other.tar')]);
+  assert.match(out, /Loaded image: /);
+  assert.equal(await e.dockerOk(['image', 'inspect', '--format', '{{.Id}}', other]), await e.dockerOk(['image', 'inspect', '--format', '{{.Id}}', e.image]));
+  await e.dockerOk(['rmi', other]);
+});
+
+test('docker events streams container events with filters', async () => {
+  const e = await ready;
+  const name = e.scope.uid('ev');
+  const since = Math.floor(Date.now() / 1000) - 1;
+  await e.dockerOk(['run', '--name', name, e.image, 'true']);
+  await e.dockerOk(['rm', name]);
+  const until = Math.floor(Date.now() / 1000) + 1;
+  const out = await e.dockerOk(['events', '--since', String(since), '--until', String(until), '--filter', `container=${name}`, '--format', '{{.Action}}']);
+  assert.deepEqual(out.split('\n'), ['create', 'start', 'die', 'destroy']);
+});
+
+test('daemon restart: containers keep running and are picked up', async () => {
+  const e = await ready;
+  const name = e.scope.uid('live');
+  await e.dockerOk(['run', '-d', '--name', name, e.image, 'sh', '-c', 'echo one; sleep 60']);
+  await e.daemon.stop('SIGKILL');
+  await e.startDaemon();
+  assert.equal(await e.dockerOk(['inspect', '--format', '{{.State.Status}}', name]), 'running');
+  assert.equal(await e.dockerOk(['logs', name]), 'one');
+  await e.dockerOk(['rm', '-f', name]);
+});
