@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { BerthError, formatError } from '../../errors/index.js';
+import { BerthError, formatError, isBerthError } from '../../errors/index.js';
 import {
   familiarString,
   findImage,
@@ -129,9 +129,19 @@ export async function imageCreate(ctx: Ctx): Promise<void> {
   out.end();
 }
 
+/** docker's wording for a missing image ("No such image: x"), which clients match on. */
+async function noSuchImage<T>(name: string, p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (isBerthError(err, 'NOT_FOUND')) throw new BerthError('NOT_FOUND', `No such image: ${name}`, { cause: err });
+    throw err;
+  }
+}
+
 /** GET /images/{name}/json */
 export async function imageInspect(ctx: Ctx): Promise<void> {
-  const v = await inspectImage(ctx.engine.images, ctx.params[0]);
+  const v = await noSuchImage(ctx.params[0], inspectImage(ctx.engine.images, ctx.params[0]));
   const cfg = (v.Config ?? {}) as Record<string, unknown>;
   sendJson(ctx, 200, {
     ...v,
@@ -149,7 +159,7 @@ export async function imageInspect(ctx: Ctx): Promise<void> {
 
 /** GET /images/{name}/history */
 export async function imageHistory(ctx: Ctx): Promise<void> {
-  const img = await findImage(ctx.engine.images, ctx.params[0]);
+  const img = await noSuchImage(ctx.params[0], findImage(ctx.engine.images, ctx.params[0]));
   const hist = img.config.history ?? [];
   const layers = img.manifest.layers;
   let li = 0;
@@ -173,15 +183,19 @@ export async function imageTag(ctx: Ctx): Promise<void> {
 /** DELETE /images/{name}?force= */
 export async function imageDelete(ctx: Ctx): Promise<void> {
   const name = ctx.params[0];
-  if (!qbool(ctx.query, 'force')) {
-    const img = await findImage(ctx.engine.images, name);
+  let force = qbool(ctx.query, 'force');
+  const img = await noSuchImage(name, findImage(ctx.engine.images, name));
+  const byId = /^(sha256:)?[0-9a-f]{12,64}$/.test(name);
+  if (!force) {
     const users = ctx.engine.containers.usingImage(img.id);
-    const byId = /^(sha256:)?[0-9a-f]{12,64}$/.test(name);
-    if (users.length && byId) {
-      throw new BerthError('CONFLICT', `conflict: unable to delete ${short(img.id)} (must be forced) - image is being used by stopped container ${users[0].slice(0, 12)}`);
+    const names = (await listImages(ctx.engine.images)).filter((i) => i.id === img.id);
+    if (users.length && (byId || names.length <= 1)) {
+      throw new BerthError('CONFLICT', `conflict: unable to ${byId ? 'delete' : 'remove repository reference'} ${byId ? short(img.id) : JSON.stringify(name)} (must be forced) - container ${users[0].slice(0, 12)} is using its referenced image ${short(img.id)}`);
     }
+    // dockerd: removing one of several names of an image only untags it, even while in use
+    if (!byId && names.length > 1) force = true;
   }
-  const r = await removeImage(ctx.engine.images, name, { force: qbool(ctx.query, 'force') });
+  const r = await removeImage(ctx.engine.images, name, { force });
   for (const u of r.untagged) ctx.daemon.emit('image', 'untag', u, { name: u });
   for (const d of r.deleted) ctx.daemon.emit('image', 'delete', d, { name: d });
   sendJson(ctx, 200, [...r.untagged.map((u) => ({ Untagged: familiarString(parseReference(u)) })), ...r.deleted.map((d) => ({ Deleted: d }))]);
@@ -222,7 +236,7 @@ export async function imageGet(ctx: Ctx): Promise<void> {
   const names = ctx.params[0] ? [ctx.params[0]] : ctx.query.getAll('names');
   if (!names.length) throw new BerthError('INVALID_ARGUMENT', 'no image names given');
   // resolve first so a missing image is a 404, not a broken tar
-  for (const n of names) await findImage(ctx.engine.images, n);
+  for (const n of names) await noSuchImage(n, findImage(ctx.engine.images, n));
   const r = res(ctx);
   r.writeHead(200, { 'Content-Type': 'application/x-tar' });
   try {
