@@ -613,6 +613,22 @@ static void sync_expect(const char *want) {
 static void do_mount(int root, struct mnt *m) {
   {
     int bind = (m->flags & MS_BIND) != 0;
+    if (!bind && (!strcmp(m->type, "proc") || !strcmp(m->type, "sysfs"))) {
+      /* CVE-2019-19921: an image's /proc or /sys that is a symlink would move the mount (and
+       * with it the masked and read-only paths) elsewhere; refuse any symlink on the way */
+      struct open_how how = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS};
+      const char *d = m->dst;
+      while (*d == '/') d++;
+      int t = (int)syscall(SYS_openat2, root, *d ? d : ".", &how, sizeof how);
+      if (t < 0 && errno == ELOOP) fail("mount %s at %s: the destination is a symlink in the rootfs (refused)", m->type, m->dst);
+      if (t >= 0) {
+        struct stat st;
+        if (fstat(t, &st) == 0 && S_ISLNK(st.st_mode))
+          fail_errno(ELOOP, "mount %s at %s: the destination is a symlink in the rootfs (refused)", m->type, m->dst);
+        if (fstat(t, &st) == 0 && !S_ISDIR(st.st_mode)) fail_errno(ENOTDIR, "mount %s at %s: the destination is not a directory", m->type, m->dst);
+        close(t);
+      }
+    }
     int file = 0;
     if (bind) {
       struct stat st;
@@ -747,6 +763,18 @@ static void do_paths(void) {
       fail("readonly path %s: remount read-only", P.ropaths[i]);
     close(fd);
   }
+  /* CVE-2025-31133: mask only with the real null device, never through whatever the rootfs or
+   * a mount put at /dev/null (a symlink would bind its target over the masked path) */
+  int devnull = -1;
+  if (P.nmasked) {
+    struct open_how how = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+    struct stat st;
+    devnull = (int)syscall(SYS_openat2, root, "dev/null", &how, sizeof how);
+    if (devnull < 0) fail("masked paths: open /dev/null");
+    if (fstat(devnull, &st) < 0) fail("masked paths: stat /dev/null");
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+      fail_errno(EPERM, "masked paths: /dev/null is not the null device (char 1:3)");
+  }
   for (int i = 0; i < P.nmasked; i++) {
     int fd = openat2_in(root, P.masked[i], O_PATH);
     if (fd < 0) {
@@ -756,10 +784,11 @@ static void do_paths(void) {
     struct stat st;
     if (fstat(fd, &st) < 0) fail("masked path %s: stat", P.masked[i]);
     int r = S_ISDIR(st.st_mode) ? mount("tmpfs", fdpath(fd), "tmpfs", MS_RDONLY, "size=0k")
-                                : mount("/dev/null", fdpath(fd), NULL, MS_BIND, NULL);
+                                : mount(fdpath(devnull), fdpath(fd), NULL, MS_BIND, NULL);
     if (r < 0) fail("masked path %s", P.masked[i]);
     close(fd);
   }
+  if (devnull >= 0) close(devnull);
   close(root);
   if (P.rootro && bind_remount("/", MS_RDONLY) < 0) fail("remount root read-only");
   if (P.rootprop && mount(NULL, "/", NULL, P.rootprop, NULL) < 0) fail("set rootfsPropagation");

@@ -32,12 +32,16 @@ function writeBlob(layout: string, data: Buffer | string): { digest: string; siz
   return { digest, size: Buffer.byteLength(data) };
 }
 
-/** Writes an OCI image layout holding busybox (+ /checker) under `tag` (default `latest`). */
-export async function buildBusyboxLayout(scope: Scope, tag = 'latest'): Promise<OciLayoutImage> {
+/**
+ * Writes an OCI image layout holding busybox (+ /checker) under `tag` (default `latest`);
+ * `customize` may change the rootfs before it is tarred (extra files, planted symlinks).
+ */
+export async function buildBusyboxLayout(scope: Scope, tag = 'latest', customize?: (rootfs: string) => void): Promise<OciLayoutImage> {
   const work = scope.mkdtemp('image');
   const rootfs = join(work, 'rootfs');
   mkdirSync(rootfs);
   writeBusyboxRootfs(rootfs);
+  customize?.(rootfs);
   const tarPath = join(work, 'layer.tar');
   // Reproducible: sorted names, fixed mtime and owners.
   await execOk('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-C', rootfs, '-cf', tarPath, '.']);
