@@ -15,9 +15,10 @@
  *   probe ptrace PID            PTRACE_ATTACH to PID
  *   probe connect PATH          connect(2) to a unix socket
  *   probe fds                   the fds this process has, with their targets
- *   probe exe-race SECONDS      for SECONDS, opens /proc/PID/exe of every other process it sees
- *                               and tries to write it (directly and through a reopen of the
- *                               kept O_PATH fd, CVE-2019-5736)
+ *   probe exe-race SECONDS      for up to SECONDS (1 s after the first catch), opens
+ *                               /proc/PID/exe of every process it sees running a file from
+ *                               outside the container and tries to write it (directly and
+ *                               through a reopen of the kept O_PATH fd, CVE-2019-5736)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -239,6 +240,7 @@ static int cmd_exe_race(int seconds) {
   time_t end = time(NULL) + seconds;
   int held[256], nheld = 0, seen = 0, writable = 0;
   char reported[256] = {0};
+  time_t first = 0;
   pid_t me = getpid();
   char tried[65536] = {0};
   while (time(NULL) < end) {
@@ -256,6 +258,12 @@ static int cmd_exe_race(int seconds) {
       char t[256];
       ssize_t n = readlink(p, t, sizeof t - 1);
       t[n < 0 ? 0 : n] = 0;
+      /* the container's own programs are the container's to rewrite: only other files count */
+      struct stat a, b;
+      if (fstat(o, &a) == 0 && stat(t, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+        close(o);
+        continue;
+      }
       int w = open(p, O_RDWR | O_CLOEXEC);
       const char *res = w >= 0 ? try_write(w) : strerror(errno);
       printf("exe pid=%d target=%s write=%s\n", pid, t, res);
@@ -277,7 +285,10 @@ static int cmd_exe_race(int seconds) {
         close(w);
       }
     }
-    usleep(200);
+    /* stop a second after the first catch: the attack had its chance */
+    if (seen && !first) first = time(NULL);
+    if (first && time(NULL) > first + 1) break;
+    usleep(100);
   }
   printf("exe-race seen=%d writable=%d\n", seen, writable);
   return 0;

@@ -35,7 +35,7 @@ test('setup: build the probe', () => {
 });
 
 test('CVE-2019-5736: a container process cannot overwrite the helper through /proc/PID/exe while execs race', async () => {
-  const b = bundleWithProbe(['/probe', 'exe-race', '4']);
+  const b = bundleWithProbe(['/probe', 'exe-race', '15']);
   // the classic trigger: an exec of a file whose interpreter is /proc/self/exe makes the
   // helper re-run itself inside the container
   writeFileSync(join(b.rootfs, 'evil'), '#!/proc/self/exe\n');
@@ -45,11 +45,12 @@ test('CVE-2019-5736: a container process cannot overwrite the helper through /pr
   const id = scope.uid();
   const r = await rt.runDetached(id, b.dir);
   assert.equal(r.code, 0, r.stderr);
-  const end = Date.now() + 3000;
+  // exec until the probe has caught a helper (it stops a second later) or 12 s passed
+  const end = Date.now() + 12_000;
   let execs = 0;
-  while (Date.now() < end) {
-    await Promise.all([rt.run(['exec', id, '/evil']), rt.run(['exec', id, '/bin/true'])]);
-    execs += 2;
+  while (Date.now() < end && !rt.output(id).includes('exe pid=')) {
+    await Promise.all([rt.run(['exec', id, '/evil']), rt.run(['exec', id, '/evil']), rt.run(['exec', id, '/bin/true'])]);
+    execs += 3;
   }
   await rt.waitStatus(id, 'stopped', 15_000);
   const out = rt.output(id);
