@@ -199,7 +199,8 @@ export function buildSpec(input: BuildSpecInput): Spec {
     else namespaces.push(j);
   }
   const spec: Spec = {
-    ociVersion: '1.2.0',
+    // 1.1.0: every field used here exists in it, and crun 1.8 refuses newer versions
+    ociVersion: '1.1.0',
     process: {
       terminal: !!config.tty,
       user: { uid: input.user.uid, gid: input.user.gid, additionalGids: input.user.additionalGids },

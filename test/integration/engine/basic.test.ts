@@ -1,7 +1,7 @@
 // berth run / ps / logs / stop / rm end to end: exit codes, detached containers, --rm leaving nothing.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { engineEnv, leftovers, type EngineEnv } from './_env.js';
+import { BERTH, engineEnv, leftovers, type EngineEnv } from './_env.js';
 
 const { ready } = engineEnv('basic');
 let e: EngineEnv;
@@ -119,5 +119,44 @@ test('--init: pid 1 is berth-init, the command gets SIGTERM from stop and zombie
   assert.ok(Date.now() - t0 < 5000, 'sleep got the SIGTERM through the init');
   assert.equal(await e.ok(['inspect', '-f', '{{.State.ExitCode}}', 'initstop']), '143');
   await e.ok(['rm', 'initstop']);
+  assert.deepEqual(leftovers(e), []);
+});
+
+test('signals to berth run reach the container (sig-proxy); its exit code comes back', async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(BERTH, ['run', '--rm', '--name', 'sigs', e.image, 'sh', '-c', 'trap "echo got-term; exit 7" TERM; echo ready; while true; do sleep 0.1; done'], {
+    env: e.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  await waitFor(async () => out.includes('ready'));
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  assert.equal(code, 7);
+  assert.equal(out, 'ready\ngot-term\n');
+  assert.equal(await e.ok(['ps', '-aq']), '');
+  assert.deepEqual(leftovers(e), []);
+});
+
+test('--runtime runc and crun (any runc-compatible binary) run the same container', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  for (const rt of ['runc', 'crun']) {
+    try {
+      execFileSync(rt, ['--version'], { stdio: 'ignore' });
+    } catch {
+      t.diagnostic(`${rt} is not installed: skipped`);
+      continue;
+    }
+    const r = await e.berth(['run', '--rm', '--runtime', rt, e.image, 'sh', '-c', 'echo via-$0; exit 5', rt]);
+    assert.equal(r.code, 5, r.stderr);
+    assert.equal(r.stdout, `via-${rt}\n`);
+    const nf = await e.berth(['run', '--rm', '--runtime', rt, e.image, 'nosuchcmd']);
+    assert.equal(nf.code, 127, nf.stderr);
+    await e.ok(['run', '-d', '--name', `d-${rt}`, '--runtime', rt, e.image, 'sleep', '100']);
+    await e.ok(['stop', '-t', '1', `d-${rt}`]);
+    await e.ok(['rm', `d-${rt}`]);
+  }
+  assert.equal(await e.ok(['ps', '-aq']), '');
   assert.deepEqual(leftovers(e), []);
 });
