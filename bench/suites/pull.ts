@@ -165,6 +165,7 @@ export const pullSuite: Suite = {
             const q = await run(berth.argv(d.path, prep(ref, `${runTag()}-${i}`)), { timeoutMs, env: berth.env });
             if (q.code !== 0) failed = `${prep(ref, 'ID').join(' ')}: ${failureLine(q)}`;
             else samples.push(p.ms + q.ms);
+            ctx.log(`pull: berth pull + create #${i + 1}: ${failed ? `failed: ${failed}` : `${fmtMs(p.ms)} + ${fmtMs(q.ms)}`}`);
           }
         } finally {
           await berth.removeContainers(d.path);
