@@ -21,9 +21,11 @@ const only = process.argv[2];
 const filter = process.argv.slice(3);
 let files = walk(join(root, 'dist'));
 files = files.filter((f) => !f.includes('/node_modules/'));
-if (only === 'unit') files = files.filter((f) => !f.includes('/integration/'));
-else if (only && only !== 'all') files = files.filter((f) => f.includes(only));
-if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
+// Filters match the path inside dist/, so a checkout's own path never matches by accident.
+const rel = (f) => f.slice(join(root, 'dist').length + 1);
+if (only === 'unit') files = files.filter((f) => !rel(f).includes('integration/'));
+else if (only && only !== 'all') files = files.filter((f) => rel(f).includes(only));
+if (filter.length) files = files.filter((f) => filter.some((x) => rel(f).includes(x)));
 files.sort((a, b) => Number(a.includes('/integration/')) - Number(b.includes('/integration/')) || a.localeCompare(b));
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
