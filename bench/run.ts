@@ -17,8 +17,9 @@ import { renderMarkdown, renderText } from './lib/table.js';
 import { runtimeSuite } from './suites/runtime.js';
 import { pullSuite } from './suites/pull.js';
 import { engineSuite } from './suites/engine.js';
+import { hardeningSuite } from './suites/hardening.js';
 
-const SUITES: Suite[] = [runtimeSuite, pullSuite, engineSuite];
+const SUITES: Suite[] = [runtimeSuite, pullSuite, engineSuite, hardeningSuite];
 
 const USAGE = `usage: npm run bench -- [SUITE...] [options]
 
