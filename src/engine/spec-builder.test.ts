@@ -44,6 +44,8 @@ test('secure defaults: masked/readonly paths, device allow-list, ro sysfs; privi
   assert.deepEqual(s.linux!.resources!.devices![0], { allow: false, access: 'rwm' });
   assert.ok(s.mounts!.find((m) => m.destination === '/sys')!.options!.includes('ro'));
   assert.equal(s.process!.noNewPrivileges, false);
+  const t = buildSpec({ id: 'abcdef0123456789', config: { image: 'busybox' }, image: { Cmd: ['sh'] }, rootfs: '/r', user, extraMaskedPaths: ['/sys/devices/system/cpu/cpu0/thermal_throttle'] });
+  assert.deepEqual(t.linux!.maskedPaths, [...DEFAULT_MASKED_PATHS, '/sys/devices/system/cpu/cpu0/thermal_throttle']);
   const p = base({ privileged: true });
   assert.deepEqual(p.linux!.maskedPaths, []);
   assert.ok(!p.mounts!.find((m) => m.destination === '/sys')!.options!.includes('ro'));

@@ -25,6 +25,8 @@ export interface BuildSpecInput {
   joinNamespaces?: Namespace[];
   /** Current hard limits of this host, so a request above them fails here, clearly. */
   hostHardLimits?: Record<string, number>;
+  /** Host-dependent paths masked besides docker's fixed list (its per-CPU thermal_throttle dirs). */
+  extraMaskedPaths?: string[];
   /** Path of berth's init binary for --init. */
   initPath?: string;
   /** Seccomp, when the security layer supplies one (undefined: unconfined). */
@@ -217,7 +219,7 @@ export function buildSpec(input: BuildSpecInput): Spec {
     linux: {
       namespaces,
       resources: resources(config),
-      maskedPaths: privileged ? [] : DEFAULT_MASKED_PATHS,
+      maskedPaths: privileged ? [] : [...DEFAULT_MASKED_PATHS, ...(input.extraMaskedPaths ?? [])],
       readonlyPaths: privileged ? [] : DEFAULT_READONLY_PATHS,
     },
   };

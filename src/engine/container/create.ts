@@ -14,7 +14,7 @@ import { parseNetworkMode } from '../network.js';
 import type { ImageConfigView, MountRequest, RunConfig } from '../run-config.js';
 import { buildSpec, capabilitySet } from '../spec-builder.js';
 import { resolveUser } from '../user.js';
-import { hostHardLimits, hostsFile, readHostFile, statDevice } from './host-files.js';
+import { hostHardLimits, hostsFile, readHostFile, statDevice, thermalThrottlePaths } from './host-files.js';
 import { getImage, type GetImageOptions } from './image.js';
 import { initBinary } from './init-binary.js';
 import { parseRestartPolicy } from './restart-policy.js';
@@ -136,6 +136,7 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
       volumePaths,
       joinNamespaces,
       hostHardLimits: hostHardLimits(),
+      extraMaskedPaths: thermalThrottlePaths(),
       ...(config.init ? { initPath: initBinary() } : {}),
       seccomp: seccompForContainer({ securityOpt: config.securityOpt ?? [], capabilities: capabilitySet(config), privileged: !!config.privileged }),
     });

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { BerthError } from '../../errors/index.js';
 import type { DeviceRequest } from '../run-config.js';
 
@@ -67,4 +67,22 @@ export function readHostFile(path: string, fallback = ''): string {
   } catch {
     return fallback;
   }
+}
+
+/**
+ * Docker's per-CPU masked paths: `/sys/devices/system/cpu/cpuN/thermal_throttle` for every CPU
+ * of this host that has one (moby globs them when it builds the default spec). `sysRoot` is
+ * the host's /sys, replaceable for tests. Paths are returned as the container sees them.
+ */
+export function thermalThrottlePaths(sysRoot = '/sys'): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(`${sysRoot}/devices/system/cpu`);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => /^cpu\d+$/.test(n) && existsSync(`${sysRoot}/devices/system/cpu/${n}/thermal_throttle`))
+    .sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)))
+    .map((n) => `/sys/devices/system/cpu/${n}/thermal_throttle`);
 }
