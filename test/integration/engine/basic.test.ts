@@ -160,3 +160,16 @@ test('--runtime runc and crun (any runc-compatible binary) run the same containe
   assert.equal(await e.ok(['ps', '-aq']), '');
   assert.deepEqual(leftovers(e), []);
 });
+
+test('run pulls a missing image (--pull missing), and --pull always fetches it again', async () => {
+  await e.ok(['rmi', e.image]);
+  const r = await e.berth(['run', '--rm', e.image, 'echo', 'pulled']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'pulled\n');
+  assert.match(r.stderr, /Unable to find image '.*busybox:latest' locally/);
+  const again = await e.berth(['run', '--rm', '--pull', 'always', e.image, 'true']);
+  assert.equal(again.code, 0, again.stderr);
+  const never = await e.berth(['run', '--rm', '--pull', 'sometimes', e.image, 'true']);
+  assert.equal(never.code, 125);
+  assert.deepEqual(leftovers(e), []);
+});
