@@ -55,7 +55,13 @@ export function refreshContainer(engine: Engine, rec: ContainerRecord): Containe
     }
   } else {
     const pid = livePid(monitorFiles(dir).containerPid);
-    if (pid && pid !== rec.state.pid) next = { ...rec.state, pid };
+    const restarts = !!rec.config.restart && rec.config.restart !== 'no';
+    if (pid && (pid !== rec.state.pid || rec.state.status === 'restarting')) {
+      next = { ...rec.state, pid, status: rec.state.status === 'restarting' ? 'running' : rec.state.status };
+    } else if (!pid && restarts && rec.state.status === 'running') {
+      // the monitor is between two runs (docker's back-off): "Restarting"
+      next = { ...rec.state, status: 'restarting', pid: 0, finishedAt: new Date().toISOString() };
+    }
   }
   if (!next) return rec;
   const want = next;
