@@ -208,6 +208,8 @@ static void report(int err, const char *step) {
     fprintf(stderr, "berth-init: %s: %s\n", step, m);
 }
 
+__attribute__((noreturn)) static void outer_exit(int status);
+
 __attribute__((format(printf, 2, 3), noreturn)) static void fail_errno(int err, const char *fmt, ...) {
   char step[2048];
   va_list ap;
@@ -215,7 +217,7 @@ __attribute__((format(printf, 2, 3), noreturn)) static void fail_errno(int err, 
   vsnprintf(step, sizeof step, fmt, ap);
   va_end(ap);
   report(err, step);
-  _exit(1);
+  outer_exit(1);
 }
 #define fail(...) fail_errno(errno, __VA_ARGS__)
 
@@ -1103,6 +1105,53 @@ __attribute__((noreturn)) static void init_main(void) {
 
 static pid_t g_child = -1;
 static int g_ctl = -1;
+static pid_t g_outer = -1; /* the outer process; set with --wait-done */
+static int g_leavefd[MAXV];
+static int g_leave_open; /* how many of g_leavefd are open (not yet used) */
+
+static int put_all(int fd, const char *b, size_t n) {
+  while (n) {
+    ssize_t w = write(fd, b, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    b += w, n -= w;
+  }
+  return 0;
+}
+
+/* Every exit of the outer process goes through here. With --wait-done (the runtime server
+ * drives us over a connection our caller made, docs/runtime-server.md) we report
+ * "FINISH <status>" instead of exiting, relay "OUT <fd> <bytes>" lines to our own stdout or
+ * stderr, and exit with the status of "DONE <status>": the caller must not see us exit before
+ * the server has saved the state and written the pid file. Other processes just _exit. */
+__attribute__((noreturn)) static void outer_exit(int status) {
+  if (g_outer <= 0 || getpid() != g_outer) _exit(status);
+  g_outer = -1; /* a failure below must not come back here */
+  /* never wait inside the container's cgroups: a failed create destroys them, killing us */
+  char pid[32];
+  snprintf(pid, sizeof pid, "%d", getpid());
+  for (int i = 0; i < g_leave_open; i++) (void)!write(g_leavefd[i], pid, strlen(pid));
+  char b[64];
+  snprintf(b, sizeof b, "FINISH %d", status);
+  send_line(g_ctl, 0, b);
+  for (;;) {
+    char *l = read_line(g_ctl);
+    if (!l) _exit(status ? status : 1); /* the server is gone before its last word */
+    if (!strncmp(l, "DONE ", 5)) _exit(atoi(l + 5));
+    if (!strncmp(l, "OUT ", 4) && (l[4] == '1' || l[4] == '2') && l[5] == ' ') {
+      char *o = l + 6, *i = l + 6;
+      if (!strcmp(i, "~")) continue;
+      while (*i) {
+        if (*i == '%' && hexv(i[1]) >= 0 && hexv(i[2]) >= 0) {
+          *o++ = (char)(hexv(i[1]) * 16 + hexv(i[2]));
+          i += 3;
+        } else
+          *o++ = *i++;
+      }
+      (void)put_all(l[4] - '0', l + 6, o - (l + 6));
+    }
+  }
+}
 
 static void kill_child(void) {
   if (g_child > 0) {
@@ -1176,10 +1225,9 @@ __attribute__((noreturn)) static void foreground(int master) {
   }
   g_child = -1;
   ctl_line("EXIT %d", status_code(st));
-  _exit(0);
+  outer_exit(0);
 }
 
-static int g_leavefd[MAXV];
 
 static void join_cgroups(void) {
   char pid[32];
@@ -1189,6 +1237,7 @@ static void join_cgroups(void) {
   for (int i = 0; i < P.ncgleave; i++) {
     g_leavefd[i] = open(P.cgleave[i], O_WRONLY | O_CLOEXEC);
     if (g_leavefd[i] < 0) fail("open %s", P.cgleave[i]);
+    g_leave_open = i + 1;
   }
 }
 
@@ -1205,6 +1254,7 @@ static void leave_cgroups(void) {
     }
     close(g_leavefd[i]);
   }
+  g_leave_open = 0;
 }
 
 /* Open every namespace first (paths resolve in the host mount ns), then join: user first, so
@@ -1321,7 +1371,7 @@ __attribute__((noreturn)) static void outer_create(void) {
       char *l = read_line(g_ctl);
       if (!l || strcmp(l, "CONT")) {
         kill_child();
-        _exit(1);
+        outer_exit(1);
       }
       if (send(sync, "CONT", 4, MSG_NOSIGNAL) < 0) {
         int e = errno;
@@ -1335,11 +1385,11 @@ __attribute__((noreturn)) static void outer_create(void) {
       /* ERROR from the init: take it down first, then report, so nothing is left behind */
       kill_child();
       send_line(g_ctl, 0, buf);
-      _exit(1);
+      outer_exit(1);
     }
   }
   close(sync);
-  if (!P.foreground) _exit(0);
+  if (!P.foreground) outer_exit(0);
   foreground(master);
 }
 
@@ -1405,11 +1455,11 @@ __attribute__((noreturn)) static void outer_exec(void) {
     if (n <= 0) break; /* the sync fd closed on execve: the process runs */
     kill_child();
     send_line(g_ctl, 0, buf);
-    _exit(1);
+    outer_exit(1);
   }
   close(sp[0]);
   ctl_line("STARTED");
-  if (P.detach) _exit(0);
+  if (P.detach) outer_exit(0);
   foreground(master);
 }
 
@@ -1441,11 +1491,12 @@ static void ensure_sealed(char **argv, char **envp) {
 
 int main(int argc, char **argv, char **envp) {
   if (argc < 2) {
-    fprintf(stderr, "usage: berth-init CTL_FD  (driven by berth; see docs/runtime-native.md)\n");
+    fprintf(stderr, "usage: berth-init CTL_FD [--wait-done]  (driven by berth; see docs/runtime-native.md)\n");
     return 2;
   }
   g_ctl = atoi(argv[1]);
   g_errfd = g_ctl;
+  if (argc > 2 && !strcmp(argv[2], "--wait-done")) g_outer = getpid();
   if (g_ctl < 3 || fcntl(g_ctl, F_GETFD) < 0) {
     fprintf(stderr, "berth-init: bad control fd %s\n", argv[1]);
     return 2;

@@ -12,7 +12,11 @@ run('make', ['-s', '-C', 'native']);
 rmSync(`${root}/dist`, { recursive: true, force: true });
 run(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', 'tsconfig.json']);
 await build({
-  entryPoints: { berth: 'src/bin/berth.ts', 'berth-runtime': 'src/bin/berth-runtime.ts' },
+  entryPoints: {
+    berth: 'src/bin/berth.ts',
+    'berth-runtime': 'src/bin/berth-runtime.ts',
+    'berth-runtime-server': 'src/bin/berth-runtime-server.ts',
+  },
   absWorkingDir: root,
   bundle: true,
   platform: 'node',

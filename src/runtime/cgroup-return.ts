@@ -7,10 +7,11 @@ import { readFileSync } from 'node:fs';
 
 const ROOT = '/sys/fs/cgroup';
 
-export function ownCgroupProcsFiles(containerFiles: readonly string[]): string[] {
+export function ownCgroupProcsFiles(containerFiles: readonly string[], pid: number | 'self' = 'self'): string[] {
   if (!containerFiles.length) return [];
   const own = new Map<string, string>(); // hierarchy dir name -> our path in it
-  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+  // pid: the runtime server's caller, which runs the helper itself (docs/runtime-server.md)
+  for (const line of readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')) {
     const m = /^\d+:([^:]*):(.*)$/.exec(line);
     if (!m) continue;
     own.set(m[1] === '' ? '' : m[1].replace(/^name=/, ''), m[2]);

@@ -3,6 +3,7 @@
  * control socket (Node's 'pipe' stdio entries are socketpairs) and answers with lines:
  * PID n, HOOK, CREATED, STARTED, EXIT n, ERROR step errno text. See docs/runtime-native.md.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { BerthError, codeForErrno } from '../errors/index.js';
 import { decodeArg, encodePlan, type PlanOp } from './plan.js';
+import { ownCgroupProcsFiles } from './cgroup-return.js';
 
 let helperPath: string | undefined;
 
@@ -27,10 +29,32 @@ export function findHelper(): string {
   throw new BerthError('NOT_FOUND', 'berth-init helper not found: build it with "make -C native" or set BERTH_INIT');
 }
 
+/**
+ * A helper that the caller runs itself (the runtime server, docs/runtime-server.md): the
+ * caller's process execs berth-init on a connection it made to the server, so the init is born
+ * in the caller's process tree. `attach` makes the caller exec and hands back the channel.
+ */
+export interface HelperChannel {
+  /** The caller's pid: berth-init once attached. */
+  readonly callerPid: number;
+  attach(preserveFds: number, onData: (d: string) => void, onEnd: () => void): AttachedHelper;
+}
+
+export interface AttachedHelper {
+  write(data: string): void;
+  /** The helper's exit status ("FINISH n"); 255 if the connection ended first. */
+  exit: Promise<number>;
+  kill(): void;
+}
+
+/** Set by the runtime server around one request; unset, the helper is spawned as a child. */
+export const helperChannel = new AsyncLocalStorage<HelperChannel>();
+
 /** A running helper and its control channel. */
 export class HelperSession {
-  readonly child: ChildProcess;
-  #sock: Socket;
+  readonly child?: ChildProcess;
+  #sock?: Socket;
+  #attached?: AttachedHelper;
   #buf = '';
   #lines: string[] = [];
   #waiters: ((l: string | null) => void)[] = [];
@@ -38,32 +62,42 @@ export class HelperSession {
   #exit: Promise<number>;
 
   constructor(ops: readonly PlanOp[], preserveFds = 0) {
+    const channel = helperChannel.getStore();
+    if (channel) {
+      this.#attached = channel.attach(preserveFds, (d) => this.#data(d), () => this.#end());
+      this.#exit = this.#attached.exit;
+      this.#attached.write(encodePlan(leaveToCaller(ops, channel.callerPid)));
+      return;
+    }
     const ctlFd = 3 + preserveFds;
     // fds 0-2 and the preserved fds are the caller's own: the helper hands them to the container.
     const stdio: StdioOptions = ['inherit', 'inherit', 'inherit'];
     for (let i = 0; i < preserveFds; i++) stdio.push(3 + i);
     stdio.push('pipe');
-    this.child = spawn(findHelper(), [String(ctlFd)], { stdio, env: {}, argv0: 'berth-init' });
+    const child = spawn(findHelper(), [String(ctlFd)], { stdio, env: {}, argv0: 'berth-init' });
+    this.child = child;
     this.#exit = new Promise((resolve) => {
-      this.child.once('exit', (code, sig) => resolve(code ?? 128 + (sig ? signalNumber(sig) : 0)));
-      this.child.once('error', () => resolve(-1));
+      child.once('exit', (code, sig) => resolve(code ?? 128 + (sig ? signalNumber(sig) : 0)));
+      child.once('error', () => resolve(-1));
     });
-    const sock = this.child.stdio[ctlFd] as Socket | null;
+    const sock = child.stdio[ctlFd] as Socket | null;
     if (!sock) throw new BerthError('INTERNAL', `berth-init: no control socket (spawn ${findHelper()} failed)`);
     this.#sock = sock;
-    this.#sock.setEncoding('utf8');
-    this.#sock.on('data', (d: string) => {
-      this.#buf += d;
-      let i;
-      while ((i = this.#buf.indexOf('\n')) >= 0) {
-        this.#push(this.#buf.slice(0, i));
-        this.#buf = this.#buf.slice(i + 1);
-      }
-    });
-    this.#sock.on('end', () => this.#end());
-    this.#sock.on('close', () => this.#end());
-    this.#sock.on('error', () => this.#end());
-    this.#sock.write(encodePlan(ops));
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => this.#data(d));
+    sock.on('end', () => this.#end());
+    sock.on('close', () => this.#end());
+    sock.on('error', () => this.#end());
+    sock.write(encodePlan(ops));
+  }
+
+  #data(d: string): void {
+    this.#buf += d;
+    let i;
+    while ((i = this.#buf.indexOf('\n')) >= 0) {
+      this.#push(this.#buf.slice(0, i));
+      this.#buf = this.#buf.slice(i + 1);
+    }
   }
 
   #push(l: string): void {
@@ -87,7 +121,9 @@ export class HelperSession {
   }
 
   send(line: string): void {
-    if (!this.#eof) this.#sock.write(`${line}\n`);
+    if (this.#eof) return;
+    if (this.#attached) this.#attached.write(`${line}\n`);
+    else this.#sock?.write(`${line}\n`);
   }
 
   /** Exit status of the helper process (not of the container). */
@@ -96,18 +132,33 @@ export class HelperSession {
   }
 
   close(): void {
-    this.#sock.destroy();
+    // an attached helper waits for the server's last word ("DONE"): the server ends it
+    this.#sock?.destroy();
   }
 
   /** Kill the helper (its init follows through PR_SET_PDEATHSIG) and close the channel. */
   kill(): void {
+    if (this.#attached) return this.#attached.kill();
     try {
-      this.child.kill('SIGKILL');
+      this.child?.kill('SIGKILL');
     } catch {
       // already gone
     }
     this.close();
   }
+}
+
+/**
+ * The caller's helper waits for the server's "DONE" after its part, so it must never stay in
+ * the container's cgroups (a failed create destroys them, killing whatever is inside): it
+ * always goes back to the caller's own cgroups, which are not the server's.
+ */
+function leaveToCaller(ops: readonly PlanOp[], callerPid: number): readonly PlanOp[] {
+  const joined = ops.filter((o) => o[0] === 'CGROUP').map((o) => String(o[1]));
+  const leave = ownCgroupProcsFiles(joined, callerPid).map((f): PlanOp => ['CGROUPLEAVE', f]);
+  const rest = ops.filter((o) => o[0] !== 'CGROUPLEAVE');
+  const at = rest.reduce((last, o, i) => (o[0] === 'CGROUP' ? i + 1 : last), 1);
+  return [...rest.slice(0, at), ...leave, ...rest.slice(at)];
 }
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };

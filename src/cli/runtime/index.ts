@@ -4,6 +4,7 @@
  * Exit status 1 on any error, as runc (callers read the message from stderr or --log).
  */
 import { appendFileSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { BerthError, formatError, toBerthError } from '../../errors/index.js';
 import { newRuntimeContext } from '../../runtime/index.js';
 import { bool, parseArgs, str } from './args.js';
@@ -42,15 +43,32 @@ function usage(): string {
   return `usage: berth-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND [ARGS]\n\ncommands:\n${COMMANDS.map((c) => `  ${c.usage}`).join('\n')}\n`;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const out = (t: string) => void writeSync(1, t);
+/**
+ * Where a call's output goes and which directory its relative paths mean. The runtime server
+ * (src/runtime/server) runs many calls at once in one process: it passes each caller's cwd
+ * (never process.chdir) and collects the output for the caller.
+ */
+export interface RuntimeIo {
+  out(text: string): void;
+  err(text: string): void;
+  cwd?: string;
+}
+
+/** Flags whose value is a path, resolved against the caller's cwd ("-" is stdin). */
+const PATH_FLAGS = ['bundle', 'pid-file', 'console-socket', 'process'];
+
+export async function main(argv: string[], io?: RuntimeIo): Promise<number> {
+  const out = io ? io.out : (t: string) => void writeSync(1, t);
+  const errOut = io ? io.err : (t: string) => void writeSync(2, t);
+  const cwd = io?.cwd;
+  const abs = (p: string | undefined) => (p !== undefined && cwd ? resolve(cwd, p) : p);
   let logFile: string | undefined;
   let logJson = false;
   try {
     // Global flags end at the first word that is not a flag: the command.
     const cmdAt = findCommand(argv);
     const g = parseArgs(argv.slice(0, cmdAt), GLOBAL_FLAGS, { what: 'berth-runtime' });
-    logFile = str(g, 'log');
+    logFile = abs(str(g, 'log'));
     logJson = str(g, 'log-format') === 'json';
     if (str(g, 'log-format') && !['json', 'text'].includes(str(g, 'log-format')!)) {
       throw new BerthError('INVALID_ARGUMENT', `invalid --log-format ${JSON.stringify(str(g, 'log-format'))}: use text or json`);
@@ -73,12 +91,19 @@ export async function main(argv: string[]): Promise<number> {
       throw new BerthError('INVALID_ARGUMENT', `unknown command ${JSON.stringify(name)}\n${usage()}`);
     }
     const a = parseArgs(argv.slice(cmdAt + 1), cmd.flags, { what: name, stopAtPositional: cmd.stopAtPositional });
-    const warn = (m: string) => log(logFile, logJson, 'warning', m);
-    const rt = newRuntimeContext(str(g, 'root') ?? '/run/berth-runtime', warn);
+    if (cwd) {
+      for (const f of PATH_FLAGS) {
+        const v = a.flags.get(f);
+        if (v) a.flags.set(f, v.map((p) => (p === '-' ? p : resolve(cwd, p))));
+      }
+      if ((name === 'create' || name === 'run' || name === 'spec') && !a.flags.has('bundle')) a.flags.set('bundle', [cwd]);
+    }
+    const warn = (m: string) => log(logFile, logJson, 'warning', m, errOut);
+    const rt = newRuntimeContext(abs(str(g, 'root')) ?? '/run/berth-runtime', warn);
     return await cmd.run({ rt, out }, a);
   } catch (err) {
     const e = toBerthError(err);
-    log(logFile, logJson, 'error', formatError(e));
+    log(logFile, logJson, 'error', formatError(e), errOut);
     return 1;
   }
 }
@@ -96,7 +121,7 @@ function findCommand(argv: string[]): number {
 }
 
 /** Errors go to stderr and, with --log, to the log file (JSON lines as containerd reads them). */
-function log(file: string | undefined, json: boolean, level: 'error' | 'warning', msg: string): void {
+function log(file: string | undefined, json: boolean, level: 'error' | 'warning', msg: string, err: (t: string) => void): void {
   const text = json ? JSON.stringify({ level, msg, time: new Date().toISOString() }) : `${level}: ${msg}`;
   if (file) {
     try {
@@ -105,5 +130,5 @@ function log(file: string | undefined, json: boolean, level: 'error' | 'warning'
       /* the log is best effort; stderr still gets it */
     }
   }
-  writeSync(2, `berth-runtime: ${level === 'error' ? '' : 'warning: '}${msg}\n`);
+  err(`berth-runtime: ${level === 'error' ? '' : 'warning: '}${msg}\n`);
 }
