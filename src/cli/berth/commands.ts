@@ -30,6 +30,8 @@ import { registerVolume } from './volume.js';
 import { registerVersion } from './version.js';
 import { registerContainerCleanup } from './container-cleanup.js';
 import { registerDaemon } from './daemon.js';
+import { registerExec } from './exec.js';
+import { registerAttach } from './attach.js';
 
 /**
  * Every berth command, as a function that adds itself to the program. A command sets a
@@ -69,4 +71,6 @@ export const COMMANDS: RegisterCommand[] = [
   registerVersion,
   registerContainerCleanup,
   registerDaemon,
+  registerExec,
+  registerAttach,
 ];

@@ -61,6 +61,7 @@ export interface RunFlags {
   oomScoreAdj?: string;
   cgroupParent?: string;
   sigProxy?: boolean;
+  detachKeys?: string;
 }
 
 /** Adds the shared flags to `run` or `create`. */
@@ -68,6 +69,7 @@ export function addRunFlags(cmd: Command): Command {
   return cmd
     .option('-i, --interactive', 'keep STDIN open')
     .option('-t, --tty', 'allocate a pseudo-TTY')
+    .option('--detach-keys <keys>', 'key sequence to detach (default ctrl-p,ctrl-q)')
     .option('--rm', 'remove the container when it exits')
     .option('--name <name>', 'assign a name to the container')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])

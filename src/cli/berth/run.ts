@@ -14,7 +14,8 @@ import type { RegisterCommand } from './commands.js';
 import type { CliContext } from './context.js';
 import { exitCodeForStartError } from './container-exit.js';
 import { engineFor } from './engine.js';
-import { writeAll } from './output.js';
+import { parseDetachKeys } from './detach-keys.js';
+import { streamAttach } from './stream-io.js';
 import { pullProgress } from './pull-progress.js';
 import { addRunFlags, runConfigFrom, type RunFlags } from './run-flags.js';
 
@@ -40,55 +41,30 @@ export async function createWithPull(ctx: CliContext, engine: Engine, image: str
 
 /**
  * Attach to a started container: its output to our stdout/stderr, our stdin to it (-i), our
- * signals to it (docker's sig-proxy); resolves with its exit code.
+ * signals to it (docker's sig-proxy), the detach keys (stream-io.ts); resolves with its exit
+ * code, or 0 after a detach (then `onDetach` was called).
  */
-export async function streamContainer(ctx: CliContext, engine: Engine, id: string, a: import('../../engine/monitor/index.js').MonitorAttach, opts: { stdin: boolean; tty: boolean }): Promise<number> {
-  // 'end' comes after every chunk was handed to 'data': wait for it before leaving, or output
-  // still buffered in the stream when the EXIT frame arrives would be lost
-  const ended = new Promise<void>((r) => {
-    a.once('end', () => r());
-    a.once('close', () => r());
+export async function streamContainer(
+  ctx: CliContext,
+  engine: Engine,
+  id: string,
+  a: import('../../engine/monitor/index.js').MonitorAttach,
+  opts: { stdin: boolean; tty: boolean; detachKeys?: Buffer; onDetach?: () => void },
+): Promise<number> {
+  void ctx;
+  const r = await streamAttach(a, {
+    stdin: opts.stdin,
+    tty: opts.tty,
+    detachKeys: opts.detachKeys ?? parseDetachKeys(undefined),
+    onSignal: (s) => signalContainerByName(engine, id, s).catch(() => {}),
   });
-  a.on('data', (c: { stream: 'stdout' | 'stderr'; data: Buffer }) => writeAll(c.stream === 'stderr' ? 2 : 1, c.data));
-  a.on('error', () => {});
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
-  const handlers = new Map<NodeJS.Signals, () => void>();
-  const stdinIsTty = opts.tty && process.stdin.isTTY === true;
-  for (const s of signals) {
-    const h = () => {
-      if (s === 'SIGWINCH') {
-        if (stdinIsTty && process.stdout.columns) a.resize(process.stdout.rows, process.stdout.columns);
-        return;
-      }
-      signalContainerByName(engine, id, s).catch(() => {});
-    };
-    handlers.set(s, h);
-    process.on(s, h);
+  if (r.kind === 'detached') {
+    opts.onDetach?.();
+    return 0;
   }
-  if (opts.stdin) {
-    if (stdinIsTty) {
-      process.stdin.setRawMode(true);
-      if (process.stdout.columns) a.resize(process.stdout.rows, process.stdout.columns);
-    }
-    process.stdin.on('data', (d: Buffer) => a.write(d));
-    process.stdin.on('end', () => a.end());
-    process.stdin.resume();
-  }
-  try {
-    const exit = await a.exit;
-    await Promise.race([ended, new Promise((r) => setTimeout(r, 2000).unref())]);
-    if (exit) return exit.exitCode;
-    const rec = await waitStopped(engine, id);
-    return rec?.state.exitCode ?? 125;
-  } finally {
-    for (const [s, h] of handlers) process.removeListener(s, h);
-    if (opts.stdin) {
-      if (stdinIsTty) process.stdin.setRawMode(false);
-      process.stdin.pause();
-      process.stdin.destroy();
-    }
-    a.destroy();
-  }
+  if (r.exitCode !== undefined) return r.exitCode;
+  const rec = await waitStopped(engine, id);
+  return rec?.state.exitCode ?? 125;
 }
 
 export const registerRun: RegisterCommand = (program: Command, ctx, setExit) => {
@@ -117,15 +93,26 @@ export const registerRun: RegisterCommand = (program: Command, ctx, setExit) => 
       return;
     }
     let code: number;
+    let detached = false;
     mark('run: created');
     try {
       const { attach } = await startContainer(engine, rec.id, { attach: true });
-      code = await streamContainer(ctx, engine, rec.id, attach!, { stdin: !!f.interactive, tty: !!f.tty });
+      code = await streamContainer(ctx, engine, rec.id, attach!, {
+        stdin: !!f.interactive,
+        tty: !!f.tty,
+        detachKeys: parseDetachKeys(f.detachKeys),
+        onDetach: () => (detached = true),
+      });
     } catch (err) {
       ctx.err(`berth: ${formatError(err)}\n`);
       code = exitCodeForStartError(err);
     }
     mark('run: container exited');
+    if (detached) {
+      // docker: the container keeps running; a --rm one is removed by `ps` once it exits
+      ctx.err('\n');
+      return;
+    }
     if (rec.config.autoRemove) {
       try {
         await removeContainer(engine, rec.id, { force: true, volumes: true });

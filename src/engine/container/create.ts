@@ -157,7 +157,7 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
  * --privileged and --cap-add ALL mean every capability berth itself has (docker: the daemon's
  * bounding set), not every one the kernel knows: this host runs berth without CAP_SYS_RESOURCE.
  */
-function limitToHostCapabilities(spec: Spec): void {
+export function limitToHostCapabilities(spec: Spec): void {
   const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readHostFile('/proc/self/status'));
   if (!m) return;
   const bnd = BigInt(`0x${m[1]}`);

@@ -17,3 +17,5 @@ export { parseSignalName } from './signal.js';
 export { parseRestartPolicy } from './restart-policy.js';
 export { containerPaths } from './paths.js';
 export { cleanupContainer } from './cleanup.js';
+export { attachContainer } from './attach.js';
+export { execContainer, execProcess, execStateDir, removeExecState, type ExecOptions, type ExecSession } from './exec.js';
