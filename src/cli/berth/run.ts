@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatError } from '../../errors/index.js';
+import { formatError, isBerthError } from '../../errors/index.js';
 import {
   createContainer,
   removeContainer,
@@ -67,6 +67,21 @@ export async function streamContainer(
   return rec?.state.exitCode ?? 125;
 }
 
+/**
+ * --rm after the exit. A concurrent `berth ps` (or the monitor's exit command) may be removing
+ * it already: then wait until it is gone, so that nothing is left when `run` returns.
+ */
+async function autoRemove(engine: Engine, id: string): Promise<void> {
+  try {
+    await removeContainer(engine, id, { force: true, volumes: true });
+  } catch (err) {
+    if (isBerthError(err, 'NOT_FOUND')) return;
+    if (!isBerthError(err, 'CONFLICT')) throw err;
+    const deadline = Date.now() + 30_000;
+    while (engine.containers.tryFind(id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 export const registerRun: RegisterCommand = (program: Command, ctx, setExit) => {
   addRunFlags(
     program
@@ -115,7 +130,7 @@ export const registerRun: RegisterCommand = (program: Command, ctx, setExit) => 
     }
     if (rec.config.autoRemove) {
       try {
-        await removeContainer(engine, rec.id, { force: true, volumes: true });
+        await autoRemove(engine, rec.id);
       } catch (err) {
         ctx.err(`berth: ${formatError(err)}\n`);
       }

@@ -65,6 +65,21 @@ test(`${PARALLEL} concurrent run -d, a concurrent ps, then concurrent rm -f`, { 
   storeCheck();
 });
 
+test('run --rm beside concurrent ps (which also removes exited --rm containers): output, exit code, nothing left', async () => {
+  const runs = Array.from({ length: 5 }, (_, i) => e.berth(['run', '--rm', e.image, 'sh', '-c', `echo r${i}; exit ${i}`]));
+  const pss = Array.from({ length: 5 }, () => e.berth(['ps', '-a']));
+  const rs = await Promise.all(runs);
+  rs.forEach((r, i) => {
+    assert.equal(r.code, i, r.stderr);
+    assert.equal(r.stdout, `r${i}\n`);
+    assert.equal(r.stderr, '');
+  });
+  for (const p of await Promise.all(pss)) assert.equal(p.code, 0, p.stderr);
+  assert.equal(await e.ok(['ps', '-aq']), '');
+  assert.deepEqual(leftovers(e), []);
+  storeCheck();
+});
+
 test('parallel creates racing for one name: exactly one wins, the others fail cleanly', async () => {
   const rs = await Promise.all(Array.from({ length: 6 }, () => e.berth(['create', '--name', 'contested', e.image, 'true'])));
   assert.equal(rs.filter((r) => r.code === 0).length, 1, rs.map((r) => r.stderr).join(''));
