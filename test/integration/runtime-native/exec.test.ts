@@ -118,6 +118,8 @@ describe('runtime-native: exec', { skip: root ? false : 'needs root (namespaces,
     const recv = spawn('python3', [new URL('../../../../test/integration/runtime-native/console-receiver.py', import.meta.url).pathname, sock, got], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    // listen for the exit now: the receiver may finish before the process's status arrives
+    const recvExit = once(recv, 'exit');
     await once(recv.stdout!, 'data');
     const e = await execProcess({
       pid,
@@ -128,7 +130,7 @@ describe('runtime-native: exec', { skip: root ? false : 'needs root (namespaces,
       detach: false,
     });
     assert.equal(await e.wait!(), 0);
-    await once(recv, 'exit');
+    await recvExit;
     assert.match(readFileSync(got, 'utf8').replace(/\r/g, ''), /^\/dev\/pts\/\d+\n10 20\nexec-test\n$/);
   });
 

@@ -110,6 +110,8 @@ describe('runtime-native: features', { skip: root ? false : 'needs root (namespa
     const recv = spawn('python3', [join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../../../test/integration/runtime-native/console-receiver.py'), sock, out], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    // listen for the exit now: the receiver may finish before the process's status arrives
+    const recvExit = once(recv, 'exit');
     await once(recv.stdout!, 'data');
     b.spec.process!.terminal = true;
     b.spec.process!.consoleSize = { height: 33, width: 111 };
@@ -118,7 +120,7 @@ describe('runtime-native: features', { skip: root ? false : 'needs root (namespa
     const l = await launchContainer({ id: 'tty', bundle: b.dir, spec, stateDir: b.stateDir, cgroupProcsFiles: [], consoleSocket: sock, foreground: true });
     await releaseContainer(b.stateDir, l.pid);
     assert.equal(await l.wait!(), 0);
-    await once(recv, 'exit');
+    await recvExit;
     const got = readFileSync(out, 'utf8').replace(/\r/g, '');
     // /dev/console is the pty slave: major 136 (0x88), minor 0
     assert.match(got, /^\/dev\/pts\/0\n33 111\n88:0\ndone\n$/);
