@@ -22,7 +22,7 @@ const scope = new Scope('runtime-native-exec');
 leakCheckFile(scope);
 const makeBundle = () => makeBundleIn(scope.dir);
 
-describe('runtime-native: exec', { skip: root ? false : 'needs root (namespaces, mounts)' }, () => {
+describe('runtime-native: exec', { skip: root ? false : 'needs root (namespaces, mounts)', timeout: 180_000 }, () => {
   let b: TestBundle;
   let pid = 0;
   let wait: (() => Promise<number>) | undefined;

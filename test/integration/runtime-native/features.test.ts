@@ -30,7 +30,7 @@ function bundle(): TestBundle {
 }
 const noCgroupMount = (b: TestBundle) => (b.spec.mounts = b.spec.mounts!.filter((m) => m.type !== 'cgroup'));
 
-describe('runtime-native: features', { skip: root ? false : 'needs root (namespaces, mounts)' }, () => {
+describe('runtime-native: features', { skip: root ? false : 'needs root (namespaces, mounts)', timeout: 180_000 }, () => {
   after(() => {
     for (const b of bundles) {
       assert.deepEqual(mountsUnder(b.dir), [], `mounts left under ${b.dir}`);

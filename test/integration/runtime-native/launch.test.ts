@@ -24,7 +24,7 @@ function bundle(): TestBundle {
   return b;
 }
 
-describe('runtime-native: launch', { skip: root ? false : 'needs root (namespaces, mounts)' }, () => {
+describe('runtime-native: launch', { skip: root ? false : 'needs root (namespaces, mounts)', timeout: 180_000 }, () => {
   after(() => {
     for (const b of bundles) {
       assert.deepEqual(mountsUnder(b.dir), [], `mounts left under ${b.dir}`);
