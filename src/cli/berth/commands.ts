@@ -32,6 +32,9 @@ import { registerContainerCleanup } from './container-cleanup.js';
 import { registerDaemon } from './daemon.js';
 import { registerExec } from './exec.js';
 import { registerAttach } from './attach.js';
+// networks (issue 5)
+import { registerNetwork } from './network.js';
+import { registerPort } from './port.js';
 
 /**
  * Every berth command, as a function that adds itself to the program. A command sets a
@@ -73,4 +76,7 @@ export const COMMANDS: RegisterCommand[] = [
   registerDaemon,
   registerExec,
   registerAttach,
+  // networks (issue 5)
+  registerNetwork,
+  registerPort,
 ];

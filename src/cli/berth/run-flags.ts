@@ -7,10 +7,11 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { BerthError } from '../../errors/index.js';
 import type { DeviceRequest, MountRequest, RunConfig, Ulimit } from '../../engine/index.js';
+import { addNetworkFlags, applyNetworkFlags, type NetworkFlags } from './network-flags.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-export interface RunFlags {
+export interface RunFlags extends NetworkFlags {
   detach?: boolean;
   interactive?: boolean;
   tty?: boolean;
@@ -54,8 +55,6 @@ export interface RunFlags {
   pull?: string;
   platform?: string;
   runtime?: string;
-  network?: string;
-  net?: string;
   shmSize?: string;
   sysctl: string[];
   oomScoreAdj?: string;
@@ -66,7 +65,7 @@ export interface RunFlags {
 
 /** Adds the shared flags to `run` or `create`. */
 export function addRunFlags(cmd: Command): Command {
-  return cmd
+  return addNetworkFlags(cmd)
     .option('-i, --interactive', 'keep STDIN open')
     .option('-t, --tty', 'allocate a pseudo-TTY')
     .option('--detach-keys <keys>', 'key sequence to detach (default ctrl-p,ctrl-q)')
@@ -110,8 +109,6 @@ export function addRunFlags(cmd: Command): Command {
     .option('--pull <policy>', 'pull image before running: always, missing, never', 'missing')
     .option('--platform <os/arch>', 'set platform if server is multi-platform capable')
     .option('--runtime <runtime>', 'runtime to use for this container: berth, runc, crun or a path')
-    .option('--network <mode>', 'none (default), host, container:<name|id>')
-    .addOption(new Option('--net <mode>', 'alias of --network').hideHelp())
     .option('--shm-size <bytes>', 'size of /dev/shm')
     .option('--sysctl <key=value>', 'sysctl options (repeatable)', collect, [])
     .option('--oom-score-adj <n>', "tune host's OOM preferences (-1000 to 1000)")
@@ -298,7 +295,7 @@ export function runConfigFrom(image: string, command: string[], f: RunFlags): Ru
   if (f.shmSize !== undefined) c.shmSize = parseBytes(f.shmSize, '--shm-size');
   if (f.sysctl.length) c.sysctls = keyValues(f.sysctl, '--sysctl');
   if (f.oomScoreAdj !== undefined) c.oomScoreAdj = parseInt10(f.oomScoreAdj, '--oom-score-adj');
-  if (f.network ?? f.net) c.networkMode = f.network ?? f.net;
+  applyNetworkFlags(c, f);
   if (f.restart && f.restart !== 'no') c.restart = f.restart;
   if (f.rm) c.autoRemove = true;
   if (f.cgroupParent) c.cgroupParent = f.cgroupParent;

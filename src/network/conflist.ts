@@ -1,0 +1,38 @@
+import type { ConfList } from './cni.js';
+import type { NetworkRecord } from './store.js';
+
+/**
+ * The CNI 1.0 conflist of a network: bridge with host-local IPAM (leases under berth's root,
+ * host-local locks that dir, so two berth processes never hand out one address), portmap for
+ * `-p`, firewall so a FORWARD policy of DROP (dockerd sets it) still lets containers through,
+ * and tuning for `--mac-address`. An internal network gets no NAT and no default route.
+ */
+export function conflistFor(n: NetworkRecord, ipamDir: string): ConfList {
+  return {
+    cniVersion: '1.0.0',
+    name: cniName(n),
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: n.bridge,
+        isGateway: true,
+        isDefaultGateway: !n.internal,
+        ipMasq: !n.internal,
+        hairpinMode: true,
+        ipam: {
+          type: 'host-local',
+          ranges: [[{ subnet: n.subnet, gateway: n.gateway }]],
+          dataDir: ipamDir,
+        },
+      },
+      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+      { type: 'firewall', backend: 'iptables' },
+      { type: 'tuning', capabilities: { mac: true } },
+    ],
+  };
+}
+
+/** The CNI network name: stable across renames, unique per network (leases and chains are keyed by it). */
+export function cniName(n: NetworkRecord): string {
+  return `berth-${n.id.slice(0, 12)}`;
+}

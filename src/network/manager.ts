@@ -1,0 +1,588 @@
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { join } from 'node:path';
+import { BerthError, withCleanupError } from '../errors/index.js';
+import type { NetworkAttachment, NetworkManager, NetworkSetupOptions } from './types.js';
+import { addList, checkList, checkPlugins, delList, execPlugin, type CniResult, type ConfList } from './cni.js';
+import { cniName, conflistFor } from './conflist.js';
+import { renderHosts, renderResolvConf, type HostsPeer } from './etc-files.js';
+import { berthBridgePorts, deleteBridge, ensureBridge, recordIpForward, removeContainerNat, removeUnusedChains, restoreIpForward } from './host.js';
+import { withHostLock } from './host-lock.js';
+import { contains, firstHost, broadcast, formatCidr, formatIp, hostRoutes, overlaps, parseCidr, parseIp, pickSubnet, type Ipv4Net } from './ipnet.js';
+import { createNetns, listNetns, netnsPath, removeNetns } from './netns.js';
+import { exposedToMapping, parsePublish, type PortMapping } from './ports.js';
+import { NetworkStore, newNetworkId, type EndpointRecord, type NetworkRecord, type SandboxRecord } from './store.js';
+
+export const DEFAULT_NETWORK = 'bridge';
+const DEFAULT_ROOT = '/var/lib/berth';
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+export interface CreateNetworkOptions {
+  subnet?: string;
+  gateway?: string;
+  internal?: boolean;
+  labels?: Record<string, string>;
+}
+
+export interface ContainerRef {
+  id: string;
+  name: string;
+}
+
+export interface NetworkManagerOptions {
+  root: string;
+  state: string;
+  /** Whether a container still runs (or may run again by itself): its network must stay. */
+  isLive?: (containerId: string) => boolean;
+}
+
+export interface EndpointView {
+  containerId: string;
+  name: string;
+  ifname: string;
+  ipv4: string;
+  mac: string;
+  aliases: string[];
+}
+
+/**
+ * berth's NetworkManager over the CNI plugins: one network namespace per container,
+ * bind-mounted at `<state>/netns/<id>`, joined to each of its networks by a CNI ADD of the
+ * network's conflist; the teardown DELs in reverse and drops the namespace. Everything it
+ * made is in `<root>/network.db` before it is made, so a crash at any step is undone by
+ * `reconcile` (run once per process before the first change).
+ */
+export class CniNetworkManager implements NetworkManager {
+  readonly root: string;
+  readonly state: string;
+  #isLive: ((id: string) => boolean) | undefined;
+  #store: NetworkStore | undefined;
+  #reconciled = false;
+
+  constructor(opts: NetworkManagerOptions) {
+    this.root = opts.root;
+    this.state = opts.state;
+    this.#isLive = opts.isLive;
+  }
+
+  setLiveness(fn: (containerId: string) => boolean): void {
+    this.#isLive = fn;
+  }
+
+  get store(): NetworkStore {
+    return (this.#store ??= new NetworkStore(this.root));
+  }
+
+  get ipamDir(): string {
+    return join(this.root, 'network', 'ipam');
+  }
+
+  netnsPath(containerId: string): string {
+    return netnsPath(this.state, containerId);
+  }
+
+  // ---- networks ----------------------------------------------------------------------
+
+  /** docker network create: a bridge with a subnet no route or other network overlaps. */
+  async create(name: string, opts: CreateNetworkOptions = {}, isDefault = false): Promise<NetworkRecord> {
+    const what = `create network ${JSON.stringify(name)}`;
+    if (!NAME_RE.test(name)) throw new BerthError('INVALID_ARGUMENT', `${what}: invalid name: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (!isDefault && ['bridge', 'host', 'none', 'default'].includes(name)) throw new BerthError('CONFLICT', `${what}: ${name} is a pre-defined network and cannot be created`);
+    const wanted = opts.subnet ? parseCidr(opts.subnet) : undefined;
+    if (opts.gateway && !wanted) throw new BerthError('INVALID_ARGUMENT', `${what}: --gateway needs --subnet`);
+    if (this.store.findNetwork(name)?.name === name) throw new BerthError('ALREADY_EXISTS', `${what}: network with name ${name} already exists`);
+    return withHostLock('exclusive', async () => {
+      const mine = this.store.networks().map((n) => ({ n, net: parseCidr(n.subnet) }));
+      const routes = hostRoutes().filter((r) => !mine.some((m) => m.net.net === r.net && m.net.prefix === r.prefix));
+      let subnet: Ipv4Net;
+      if (wanted) {
+        const clash = mine.find((m) => overlaps(m.net, wanted));
+        if (clash) throw new BerthError('CONFLICT', `${what}: subnet ${formatCidr(wanted)} overlaps network ${JSON.stringify(clash.n.name)} (${clash.n.subnet})`);
+        const route = routes.find((r) => overlaps(r, wanted));
+        if (route) throw new BerthError('CONFLICT', `${what}: subnet ${formatCidr(wanted)} overlaps the host route ${formatCidr(route)}`);
+        subnet = wanted;
+      } else {
+        subnet = pickSubnet([...mine.map((m) => m.net), ...routes]);
+      }
+      let gw = firstHost(subnet);
+      if (opts.gateway) {
+        gw = parseIp(opts.gateway);
+        if (!contains(subnet, gw) || gw === subnet.net || gw === broadcast(subnet)) {
+          throw new BerthError('INVALID_ARGUMENT', `${what}: gateway ${opts.gateway} is not a host address of ${formatCidr(subnet)}`);
+        }
+      }
+      const id = newNetworkId();
+      const rec: NetworkRecord = {
+        id,
+        name,
+        driver: 'bridge',
+        bridge: isDefault && this.root === DEFAULT_ROOT ? 'berth0' : `berth-${id.slice(0, 9)}`,
+        subnet: formatCidr(subnet),
+        gateway: formatIp(gw),
+        internal: !!opts.internal,
+        labels: opts.labels ?? {},
+        created: new Date().toISOString(),
+        isDefault,
+      };
+      this.store.tx(() => {
+        if (this.store.findNetwork(name)?.name === name) throw new BerthError('ALREADY_EXISTS', `${what}: network with name ${name} already exists`);
+        this.store.insertNetwork(rec);
+      });
+      try {
+        await ensureBridge(rec.bridge, `${rec.gateway}/${subnet.prefix}`);
+      } catch (err) {
+        this.store.deleteNetwork(rec.id);
+        await deleteBridge(rec.bridge).catch(() => {});
+        throw BerthError.wrap(err, what);
+      }
+      return rec;
+    });
+  }
+
+  /** The default network, created on first use. */
+  async defaultNetwork(): Promise<NetworkRecord> {
+    const n = this.store.findNetwork(DEFAULT_NETWORK);
+    if (n) return n;
+    try {
+      return await this.create(DEFAULT_NETWORK, {}, true);
+    } catch (err) {
+      const again = this.store.findNetwork(DEFAULT_NETWORK);
+      if (again) return again;
+      throw err;
+    }
+  }
+
+  list(): NetworkRecord[] {
+    return this.store.networks();
+  }
+
+  inspect(ref: string): NetworkRecord & { containers: EndpointView[] } {
+    const n = this.store.getNetwork(ref);
+    return { ...n, containers: this.endpointViews(n) };
+  }
+
+  endpointViews(n: NetworkRecord): EndpointView[] {
+    return this.store.endpoints({ networkId: n.id }).map((e) => {
+      const sb = this.store.sandbox(e.containerId);
+      return { containerId: e.containerId, name: sb?.name ?? '', ifname: e.ifname, ipv4: endpointIp(e) ?? '', mac: endpointMac(e) ?? '', aliases: e.aliases };
+    });
+  }
+
+  /** docker network rm: only without endpoints; the bridge goes with it. */
+  async remove(ref: string): Promise<string> {
+    await this.reconcile();
+    const n = this.store.getNetwork(ref);
+    const what = `remove network ${JSON.stringify(n.name)}`;
+    const eps = this.store.endpoints({ networkId: n.id });
+    if (eps.length) throw new BerthError('CONFLICT', `${what}: network has active endpoints (${eps.map((e) => this.store.sandbox(e.containerId)?.name ?? e.containerId.slice(0, 12)).join(', ')})`);
+    await withHostLock('exclusive', async () => {
+      await deleteBridge(n.bridge);
+      this.store.deleteNetwork(n.id);
+    });
+    rmSync(join(this.ipamDir, cniName(n)), { recursive: true, force: true });
+    return n.name;
+  }
+
+  /** docker network prune: every network without endpoints (the default one too: it comes back on use). */
+  async prune(): Promise<string[]> {
+    await this.reconcile();
+    const out: string[] = [];
+    for (const n of this.store.networks()) {
+      if (this.store.endpoints({ networkId: n.id }).length) continue;
+      out.push(await this.remove(n.id));
+    }
+    return out;
+  }
+
+  // ---- containers --------------------------------------------------------------------
+
+  async check(opts: NetworkSetupOptions): Promise<void> {
+    for (const name of [opts.network, ...(opts.extraNetworks ?? [])]) {
+      if (name !== DEFAULT_NETWORK && !this.store.findNetwork(name)) throw new BerthError('NOT_FOUND', `network ${name} not found`);
+    }
+    const first = opts.network === DEFAULT_NETWORK ? this.store.findNetwork(DEFAULT_NETWORK) : this.store.findNetwork(opts.network);
+    if (opts.ip) {
+      const ip = parseIp(opts.ip);
+      if (opts.network === DEFAULT_NETWORK) throw new BerthError('INVALID_ARGUMENT', 'user specified IP address is supported only on user defined networks');
+      if (first && !contains(parseCidr(first.subnet), ip)) throw new BerthError('INVALID_ARGUMENT', `--ip ${opts.ip} is not in the subnet ${first.subnet} of network ${first.name}`);
+    }
+    if (opts.aliases?.length && opts.network === DEFAULT_NETWORK) throw new BerthError('INVALID_ARGUMENT', 'network-scoped aliases are supported only for user defined networks');
+    if (opts.mac && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(opts.mac)) throw new BerthError('INVALID_ARGUMENT', `invalid MAC address ${JSON.stringify(opts.mac)}`);
+    const maps = (opts.ports ?? []).map(parsePublish);
+    this.#checkPortsFree(maps, '');
+  }
+
+  async setup(containerId: string, opts: NetworkSetupOptions): Promise<NetworkAttachment> {
+    await this.reconcile();
+    const existing = this.store.sandbox(containerId);
+    if (existing && this.store.endpoints({ containerId }).every((e) => e.state === 'ready') && existsSync(existing.netns)) {
+      return this.#attachment(existing);
+    }
+    if (existing) await this.teardown(containerId);
+    await this.check(opts);
+    const networks: NetworkRecord[] = [];
+    for (const name of [opts.network, ...(opts.extraNetworks ?? [])]) {
+      const n = name === DEFAULT_NETWORK ? await this.defaultNetwork() : this.store.getNetwork(name);
+      if (!networks.some((x) => x.id === n.id)) networks.push(n);
+    }
+    for (const n of networks) checkPlugins(conflistFor(n, this.ipamDir));
+    const ports = [...(opts.ports ?? []).map(parsePublish)];
+    if (opts.publishAll) for (const p of opts.exposedPorts ?? []) ports.push(exposedToMapping(p));
+    for (const p of ports) await probePort(p);
+    for (const p of ports) if (!p.hostPort) p.hostPort = await randomPort(p);
+    const sb: SandboxRecord = {
+      containerId,
+      name: opts.name ?? containerId.slice(0, 12),
+      hostname: opts.hostname,
+      netns: this.netnsPath(containerId),
+      ...(opts.etcDir ? { etcDir: opts.etcDir } : {}),
+      dns: opts.dns ?? [],
+      dnsSearch: opts.dnsSearch ?? [],
+      dnsOptions: opts.dnsOptions ?? [],
+      extraHosts: opts.extraHosts ?? [],
+      ports,
+      ownerPid: process.pid,
+    };
+    this.store.tx(() => {
+      this.#checkPortsFree(ports, containerId);
+      this.store.putSandbox(sb);
+      for (const p of ports) this.store.reservePort(p, containerId);
+    });
+    try {
+      await createNetns(sb.netns);
+      await this.#loopback(containerId, sb.netns);
+      for (const [i, n] of networks.entries()) {
+        await this.#attach(sb, n, {
+          ifname: `eth${i}`,
+          aliases: i === 0 ? (opts.aliases ?? []) : [],
+          ...(i === 0 && opts.ip ? { ip: opts.ip } : {}),
+          ...(i === 0 && opts.mac ? { mac: opts.mac } : {}),
+          ports: i === 0 ? ports : [],
+        });
+      }
+      this.#refreshEtc(networks.map((n) => n.id));
+      return this.#attachment(sb);
+    } catch (err) {
+      let e: unknown = BerthError.wrap(err, `set up network of container ${sb.name}`);
+      try {
+        await this.teardown(containerId);
+      } catch (cleanupErr) {
+        e = withCleanupError(e, cleanupErr);
+      }
+      throw e;
+    }
+  }
+
+  async #loopback(containerId: string, netns: string): Promise<void> {
+    const list: ConfList = { cniVersion: '1.0.0', name: 'berth-loopback', plugins: [{ type: 'loopback' }] };
+    checkPlugins(list);
+    await execPlugin('ADD', list, list.plugins[0], { containerId, netns, ifname: 'lo' });
+  }
+
+  async #attach(sb: SandboxRecord, n: NetworkRecord, req: { ifname: string; aliases: string[]; ip?: string; mac?: string; ports: PortMapping[] }): Promise<EndpointRecord> {
+    const list = conflistFor(n, this.ipamDir);
+    const ep: EndpointRecord = {
+      containerId: sb.containerId,
+      networkId: n.id,
+      ifname: req.ifname,
+      aliases: req.aliases,
+      ...(req.ip ? { ip: req.ip } : {}),
+      ...(req.mac ? { mac: req.mac } : {}),
+      state: 'adding',
+      conflist: list,
+    };
+    const inv = {
+      containerId: sb.containerId,
+      netns: sb.netns,
+      ifname: req.ifname,
+      ...(req.ip ? { args: { IP: req.ip } } : {}),
+      runtimeConfig: {
+        ...(req.ports.length ? { portMappings: req.ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol, ...(p.hostIP ? { hostIP: p.hostIP } : {}) })) } : {}),
+        ...(req.mac ? { mac: req.mac } : {}),
+      },
+    };
+    if (inv.args) ep.args = inv.args;
+    ep.runtimeConfig = inv.runtimeConfig;
+    this.store.putEndpoint(ep);
+    const result = await withHostLock('shared', async () => {
+      recordIpForward();
+      // the bridge may be gone (a reboot, someone's `ip link del`): the plugin would make
+      // one without our gateway address, so make it as the network says
+      await ensureBridge(n.bridge, `${n.gateway}/${n.subnet.split('/')[1]}`);
+      return addList(list, inv);
+    });
+    const ready: EndpointRecord = { ...ep, state: 'ready', result };
+    this.store.putEndpoint(ready);
+    return ready;
+  }
+
+  /** CNI CHECK of every attachment of a container (SPEC.md: CHECK after ADD). */
+  async checkContainer(containerId: string): Promise<void> {
+    const sb = this.store.sandbox(containerId);
+    if (!sb) throw new BerthError('NOT_FOUND', `container ${containerId}: no network set up`);
+    for (const e of this.store.endpoints({ containerId })) {
+      if (e.result) await checkList(e.conflist, { containerId, netns: sb.netns, ifname: e.ifname }, e.result);
+    }
+  }
+
+  async teardown(containerId: string): Promise<void> {
+    if (!this.#store && !existsSync(join(this.root, 'network.db')) && !existsSync(this.netnsPath(containerId))) return;
+    const sb = this.store.sandbox(containerId);
+    const eps = this.store.endpoints({ containerId });
+    const path = this.netnsPath(containerId);
+    if (!sb && !eps.length && !existsSync(path)) return;
+    let error: unknown;
+    const step = async (fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (err) {
+        error = error === undefined ? err : withCleanupError(error, err);
+      }
+    };
+    const networks = new Set(eps.map((e) => e.networkId));
+    for (const e of eps.reverse()) await step(() => this.#detach(e, path));
+    await step(() => removeNetns(path));
+    if (!error) this.store.deleteSandbox(containerId);
+    this.#refreshEtc([...networks]);
+    await step(() => this.#hostCleanup());
+    if (error) throw BerthError.wrap(error, `tear down network of container ${sb?.name ?? containerId.slice(0, 12)}`);
+  }
+
+  async #detach(e: EndpointRecord, netns: string): Promise<void> {
+    const have = existsSync(netns);
+    await withHostLock('shared', () => delList(e.conflist, { containerId: e.containerId, netns: have ? netns : '', ifname: e.ifname, ...(e.args ? { args: e.args } : {}), ...(e.runtimeConfig ? { runtimeConfig: e.runtimeConfig } : {}) }, e.result));
+    // without its namespace the bridge plugin cannot learn the addresses its masquerade rule names
+    if (!have) await removeContainerNat(e.containerId);
+    this.store.deleteEndpoint(e.containerId, e.networkId);
+  }
+
+  /** Once no berth container is attached anywhere on the host: the plugins' shared chains go, ip_forward goes back. */
+  async #hostCleanup(): Promise<void> {
+    if (berthBridgePorts() > 0) return;
+    await withHostLock('exclusive', async () => {
+      if (berthBridgePorts() > 0) return;
+      await removeUnusedChains();
+      restoreIpForward();
+    });
+  }
+
+  /** docker network connect: a running container joins one more network. */
+  async connect(netRef: string, c: ContainerRef, opts: { aliases?: string[]; ip?: string } = {}): Promise<void> {
+    await this.reconcile();
+    const n = netRef === DEFAULT_NETWORK ? await this.defaultNetwork() : this.store.getNetwork(netRef);
+    const what = `connect container ${c.name} to network ${n.name}`;
+    const sb = this.store.sandbox(c.id);
+    if (!sb || !existsSync(sb.netns)) throw new BerthError('FAILED_PRECONDITION', `${what}: the container is not running with a berth network (start it on one first)`);
+    const eps = this.store.endpoints({ containerId: c.id });
+    if (eps.some((e) => e.networkId === n.id)) throw new BerthError('CONFLICT', `${what}: endpoint with name ${c.name} already exists in network ${n.name}`);
+    if (opts.ip && !contains(parseCidr(n.subnet), parseIp(opts.ip))) throw new BerthError('INVALID_ARGUMENT', `${what}: --ip ${opts.ip} is not in the subnet ${n.subnet}`);
+    checkPlugins(conflistFor(n, this.ipamDir));
+    let i = 0;
+    while (eps.some((e) => e.ifname === `eth${i}`)) i++;
+    try {
+      await this.#attach(sb, n, { ifname: `eth${i}`, aliases: opts.aliases ?? [], ...(opts.ip ? { ip: opts.ip } : {}), ports: [] });
+    } catch (err) {
+      let e: unknown = BerthError.wrap(err, what);
+      const left = this.store.endpoints({ containerId: c.id }).find((x) => x.networkId === n.id);
+      if (left) await this.#detach(left, sb.netns).catch((ce) => (e = withCleanupError(e, ce)));
+      throw e;
+    }
+    this.#refreshEtc([n.id]);
+  }
+
+  async disconnect(netRef: string, c: ContainerRef): Promise<void> {
+    const n = this.store.getNetwork(netRef);
+    const ep = this.store.endpoints({ containerId: c.id }).find((e) => e.networkId === n.id);
+    if (!ep) throw new BerthError('NOT_FOUND', `disconnect container ${c.name} from network ${n.name}: container is not connected to the network`);
+    await this.#detach(ep, this.netnsPath(c.id));
+    this.#refreshEtc([n.id]);
+    await this.#hostCleanup();
+  }
+
+  /** The published ports of a container (berth port). */
+  ports(containerId: string): PortMapping[] {
+    return this.store.sandbox(containerId)?.ports ?? [];
+  }
+
+  /** A container's endpoints, for inspect. */
+  containerNetworks(containerId: string): { network: NetworkRecord; endpoint: EndpointView }[] {
+    const out: { network: NetworkRecord; endpoint: EndpointView }[] = [];
+    const sb = this.store.sandbox(containerId);
+    for (const e of this.store.endpoints({ containerId })) {
+      const n = this.store.networks().find((x) => x.id === e.networkId);
+      if (n) out.push({ network: n, endpoint: { containerId, name: sb?.name ?? '', ifname: e.ifname, ipv4: endpointIp(e) ?? '', mac: endpointMac(e) ?? '', aliases: e.aliases } });
+    }
+    return out;
+  }
+
+  /**
+   * Undo what dead containers and killed berth processes left: a sandbox whose container is
+   * not live and whose owner process is gone (CNI DEL, netns), netns files without a
+   * sandbox, and host-local leases without an endpoint. Once per process, before changes.
+   */
+  async reconcile(force = false): Promise<string[]> {
+    if (this.#reconciled && !force) return [];
+    this.#reconciled = true;
+    const cleaned: string[] = [];
+    const isLive = this.#isLive;
+    if (!isLive) return cleaned;
+    const dbFile = join(this.root, 'network.db');
+    if (!existsSync(dbFile) && !listNetns(this.state).length) return cleaned;
+    for (const sb of this.store.sandboxes()) {
+      if (pidAlive(sb.ownerPid) && sb.ownerPid !== process.pid) continue;
+      if (isLive(sb.containerId)) continue;
+      await this.teardown(sb.containerId);
+      cleaned.push(sb.containerId);
+    }
+    const sandboxes = new Set(this.store.sandboxes().map((s) => s.containerId));
+    for (const id of listNetns(this.state)) {
+      if (sandboxes.has(id)) continue;
+      await removeNetns(this.netnsPath(id));
+      cleaned.push(id);
+    }
+    // an endpoint row is written before its ADD, so a lease without one is from a crash
+    const endpoints = new Set(this.store.endpoints().map((e) => `${e.containerId}\n${e.ifname}`));
+    for (const net of safeReaddir(this.ipamDir)) {
+      for (const f of safeReaddir(join(this.ipamDir, net))) {
+        if (!/^\d+\.\d+\.\d+\.\d+$/.test(f)) continue;
+        const [id, ifname] = readOr(join(this.ipamDir, net, f)).split(/\r?\n/);
+        if (id && !endpoints.has(`${id}\n${ifname ?? ''}`) && !sandboxes.has(id)) {
+          rmSync(join(this.ipamDir, net, f), { force: true });
+          cleaned.push(`${net}/${f}`);
+        }
+      }
+    }
+    return cleaned;
+  }
+
+  #checkPortsFree(ports: PortMapping[], containerId: string): void {
+    const taken = this.store.takenPorts().filter((t) => t.containerId !== containerId);
+    const seen: PortMapping[] = [];
+    for (const p of ports) {
+      if (!p.hostPort) continue;
+      const clash = [...taken, ...seen].find((t) => t.hostPort === p.hostPort && t.protocol === p.protocol && (!t.hostIP || !p.hostIP || t.hostIP === p.hostIP));
+      if (clash) {
+        throw new BerthError('CONFLICT', `Bind for ${p.hostIP || '0.0.0.0'}:${p.hostPort}/${p.protocol} failed: port is already allocated`);
+      }
+      seen.push(p);
+    }
+  }
+
+  #attachment(sb: SandboxRecord): NetworkAttachment {
+    const ips = this.store.endpoints({ containerId: sb.containerId }).map(endpointIp).filter((x): x is string => !!x);
+    return { netnsPath: sb.netns, ips, hostsEntries: this.#peers(sb).map((p) => `${p.ip}\t${p.names.join(' ')}`), resolvConf: renderResolvConf(sb) };
+  }
+
+  #peers(sb: SandboxRecord): HostsPeer[] {
+    const peers: HostsPeer[] = [];
+    const nets = this.store.networks();
+    for (const e of this.store.endpoints({ containerId: sb.containerId })) {
+      const n = nets.find((x) => x.id === e.networkId);
+      // docker resolves names on user networks only; the default bridge is plain
+      if (!n || n.isDefault) continue;
+      for (const o of this.store.endpoints({ networkId: n.id })) {
+        if (o.containerId === sb.containerId || o.state !== 'ready') continue;
+        const other = this.store.sandbox(o.containerId);
+        const ip = endpointIp(o);
+        if (!other || !ip) continue;
+        peers.push({ ip, names: [other.name, ...o.aliases, other.hostname, o.containerId.slice(0, 12)].filter(Boolean) });
+      }
+    }
+    return peers;
+  }
+
+  /** Rewrite hosts and resolv.conf of every container on these networks, in place (same inode, so bind mounts see it). */
+  #refreshEtc(networkIds: string[]): void {
+    const ids = new Set<string>();
+    for (const nid of networkIds) for (const e of this.store.endpoints({ networkId: nid })) ids.add(e.containerId);
+    for (const id of ids) {
+      const sb = this.store.sandbox(id);
+      if (!sb?.etcDir) continue;
+      const own = this.store.endpoints({ containerId: id }).map(endpointIp).filter((x): x is string => !!x);
+      const hosts = join(sb.etcDir, 'hosts');
+      if (existsSync(hosts)) writeInPlace(hosts, renderHosts(sb.hostname, own, this.#peers(sb), sb.extraHosts));
+      const resolv = join(sb.etcDir, 'resolv.conf');
+      if (existsSync(resolv)) writeInPlace(resolv, renderResolvConf(sb));
+    }
+  }
+}
+
+function writeInPlace(path: string, text: string): void {
+  try {
+    if (readFileSync(path, 'utf8') === text) return;
+    writeFileSync(path, text);
+  } catch {
+    /* the container's files are gone: it is being removed */
+  }
+}
+
+export function endpointIp(e: EndpointRecord): string | undefined {
+  return e.result?.ips?.[0]?.address.split('/')[0];
+}
+
+function endpointMac(e: EndpointRecord): string | undefined {
+  return e.result?.interfaces?.find((i) => i.name === e.ifname && i.sandbox)?.mac;
+}
+
+function pidAlive(pid: number): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function safeReaddir(p: string): string[] {
+  try {
+    return readdirSync(p);
+  } catch {
+    return [];
+  }
+}
+
+function readOr(p: string): string {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** A host port someone else listens on makes the publication fail now rather than silently never answer. */
+async function probePort(p: PortMapping): Promise<void> {
+  if (!p.hostPort) return;
+  const busy = await tryBind(p, p.hostPort);
+  if (busy) throw new BerthError('CONFLICT', `Bind for ${p.hostIP || '0.0.0.0'}:${p.hostPort}/${p.protocol} failed: port is already in use on the host`);
+}
+
+async function randomPort(p: PortMapping): Promise<number> {
+  // the kernel's ephemeral pick is a free port; the DNAT rule then owns it
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen({ port: 0, host: p.hostIP || '0.0.0.0' }, () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+function tryBind(p: PortMapping, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (p.protocol === 'udp') {
+      const s = createSocket('udp4');
+      s.once('error', () => resolve(true));
+      s.bind({ port, address: p.hostIP || '0.0.0.0', exclusive: true }, () => s.close(() => resolve(false)));
+      return;
+    }
+    if (p.protocol !== 'tcp') return resolve(false);
+    const s = createServer();
+    s.once('error', () => resolve(true));
+    s.listen({ port, host: p.hostIP || '0.0.0.0', exclusive: true }, () => s.close(() => resolve(false)));
+  });
+}
+
+export type { CniResult };
