@@ -74,6 +74,22 @@ export interface RunConfig {
   oomScoreAdj?: number;
   /** "none" | "host" | "container:<ref>" | a network name; networking decides the namespace. */
   networkMode?: string;
+  /** Further networks (`--network a --network b`), joined after networkMode's. */
+  extraNetworks?: string[];
+  /** `-p [hostip:][hostport:]containerport[/proto]`, and `-P` with the image's exposed ports. */
+  publish?: string[];
+  publishAll?: boolean;
+  /** The image's ExposedPorts plus `--expose`, resolved at create. */
+  exposedPorts?: string[];
+  /** `--ip`, `--mac-address`, `--network-alias` on the first network. */
+  ip?: string;
+  macAddress?: string;
+  networkAliases?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  /** `--add-host name:ip`. */
+  extraHosts?: string[];
   /** docker's --restart: no, on-failure[:N], always, unless-stopped. */
   restart?: string;
   /** --rm: remove the container once it has exited. */

@@ -10,7 +10,7 @@ import { newId } from '../../util/id.js';
 import { initialState, type ContainerRecord } from '../containers/store.js';
 import type { Engine } from '../engine.js';
 import { mark } from '../trace.js';
-import { parseNetworkMode } from '../network.js';
+import { networkSetupOptions, parseNetworkMode } from '../network.js';
 import type { ImageConfigView, MountRequest, RunConfig } from '../run-config.js';
 import { buildSpec, capabilitySet } from '../spec-builder.js';
 import { resolveUser } from '../user.js';
@@ -70,6 +70,7 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
   if (net.kind === 'network' && !engine.network) {
     throw new BerthError('NOT_IMPLEMENTED', `network ${JSON.stringify(net.name)}: no network plugins are wired in yet; use --network none, host or container:<name>`);
   }
+  if (net.kind === 'network') await engine.network!.check?.(networkSetupOptions(config, config.name ?? '', config.hostname ?? '', ''));
   for (const m of config.mounts ?? []) {
     if (m.type === 'bind') {
       if (!m.source || !m.source.startsWith('/')) throw new BerthError('INVALID_ARGUMENT', `invalid mount config for type "bind": source ${JSON.stringify(m.source ?? '')} must be an absolute path`);
@@ -83,6 +84,7 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
   mark('create: image found');
   const imageConfig = (img.config.config ?? {}) as ImageConfigView;
   if (!config.stopSignal && imageConfig.StopSignal) config.stopSignal = imageConfig.StopSignal;
+  if (config.publishAll) config.exposedPorts = [...new Set([...(config.exposedPorts ?? []), ...Object.keys(imageConfig.ExposedPorts ?? {})])];
 
   const id = newId();
   const paths = engine.paths(id);
@@ -127,6 +129,8 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
       }
       joinNamespaces.push({ type: 'network', path: `/proc/${other.state.pid}/ns/net` });
     }
+    // CNI networks: the namespace is made and joined to its networks at start (network/)
+    if (net.kind === 'network' && engine.network?.netnsPath) joinNamespaces.push({ type: 'network', path: engine.network.netnsPath(id) });
     const spec = buildSpec({
       id,
       config: { ...config, devices },

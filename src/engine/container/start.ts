@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BerthError } from '../../errors/index.js';
+import { BerthError, withCleanupError } from '../../errors/index.js';
+import { networkSetupOptions, parseNetworkMode, type NetworkManager } from '../network.js';
 import { isMounted, mountAll } from '../../sys/mount.js';
 import { attach, killMonitor, monitorFiles, startMonitor, type MonitorAttach } from '../monitor/index.js';
 import type { ContainerRecord } from '../containers/store.js';
@@ -47,6 +48,16 @@ export async function startContainer(engine: Engine, ref: string, opts: StartOpt
   mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
   mark('start: ready to launch the monitor');
   const c = rec.config;
+  // CNI networks: namespace, plugins, /etc/hosts and resolv.conf, before the runtime joins them
+  const cni = parseNetworkMode(c.networkMode).kind === 'network' ? engine.network : undefined;
+  if (cni) {
+    try {
+      await cni.setup(rec.id, networkSetupOptions(c, rec.name, c.hostname ?? rec.id.slice(0, 12), paths.dir));
+    } catch (err) {
+      markFailed(engine, rec, err);
+      throw BerthError.wrap(err, what);
+    }
+  }
   const restarts = !!c.restart && c.restart !== 'no';
   // The built-in runtime starts from here (no runtime process). With a restart policy the
   // monitor must start it: it only restarts a container it started itself.
@@ -73,7 +84,7 @@ export async function startContainer(engine: Engine, ref: string, opts: StartOpt
     });
   } catch (err) {
     markFailed(engine, rec, err);
-    throw BerthError.wrap(err, what);
+    throw await withNetworkTeardown(BerthError.wrap(err, what), cni, rec.id);
   }
   mark('start: monitor reported (runtime create done)');
   let a: MonitorAttach | undefined;
@@ -95,7 +106,7 @@ export async function startContainer(engine: Engine, ref: string, opts: StartOpt
       // the created init must not stay: the monitor kills it, writes the exit file and goes
       killMonitor(paths.dir);
       markFailed(engine, rec, err);
-      throw BerthError.wrap(err, what);
+      throw await withNetworkTeardown(BerthError.wrap(err, what), cni, rec.id);
     }
   }
   const state = engine.containers.updateState(rec.id, (s) => ({
@@ -110,6 +121,17 @@ export async function startContainer(engine: Engine, ref: string, opts: StartOpt
   }));
   rec = { ...rec, state };
   return { container: rec, ...(a ? { attach: a } : {}) };
+}
+
+/** A start that failed after the network was set up takes the network down again. */
+async function withNetworkTeardown(err: BerthError, cni: NetworkManager | undefined, id: string): Promise<BerthError> {
+  if (!cni) return err;
+  try {
+    await cni.teardown(id);
+  } catch (cleanupErr) {
+    return withCleanupError(err, cleanupErr) as BerthError;
+  }
+  return err;
 }
 
 function markFailed(engine: Engine, rec: ContainerRecord, err: unknown): void {

@@ -22,6 +22,13 @@ export async function stopContainer(engine: Engine, ref: string, opts: StopOptio
 }
 
 export async function stopRecord(engine: Engine, rec: ContainerRecord, opts: StopOptions = {}): Promise<ContainerRecord> {
+  const done = await stopProcesses(engine, rec, opts);
+  // a stopped container holds no network: its addresses, ports and rules go (docker does the same)
+  await engine.network?.teardown(rec.id);
+  return done;
+}
+
+async function stopProcesses(engine: Engine, rec: ContainerRecord, opts: StopOptions): Promise<ContainerRecord> {
   if (!['running', 'paused', 'restarting'].includes(rec.state.status)) return rec;
   await noRestart(engine, rec);
   if (rec.state.status === 'paused') await engine.runtime(rec.config.runtime).resume(rec.id).catch(() => {});
