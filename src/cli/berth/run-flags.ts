@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { BerthError } from '../../errors/index.js';
 import type { DeviceRequest, MountRequest, RunConfig, Ulimit } from '../../engine/index.js';
 import { addNetworkFlags, applyNetworkFlags, type NetworkFlags } from './network-flags.js';
