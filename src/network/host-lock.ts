@@ -41,8 +41,8 @@ export async function hostLock(mode: 'shared' | 'exclusive', path = HOST_LOCK): 
   };
 }
 
-export async function withHostLock<T>(mode: 'shared' | 'exclusive', fn: () => Promise<T> | T): Promise<T> {
-  const l = await hostLock(mode);
+export async function withHostLock<T>(mode: 'shared' | 'exclusive', fn: () => Promise<T> | T, path = HOST_LOCK): Promise<T> {
+  const l = await hostLock(mode, path);
   try {
     return await fn();
   } finally {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
@@ -328,6 +328,12 @@ export class CniNetworkManager implements NetworkManager {
 
   async teardown(containerId: string): Promise<void> {
     if (!this.#store && !existsSync(join(this.root, 'network.db')) && !existsSync(this.netnsPath(containerId))) return;
+    // `rm -f` and the monitor's exit command may both get here: one at a time per state dir
+    mkdirSync(join(this.state, 'netns'), { recursive: true, mode: 0o700 });
+    await withHostLock('exclusive', () => this.#teardown(containerId), join(this.state, 'netns'));
+  }
+
+  async #teardown(containerId: string): Promise<void> {
     const sb = this.store.sandbox(containerId);
     const eps = this.store.endpoints({ containerId });
     const path = this.netnsPath(containerId);

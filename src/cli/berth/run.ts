@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { formatError, isBerthError } from '../../errors/index.js';
 import {
+  cleanupContainer,
   createContainer,
   removeContainer,
   startContainer,
@@ -134,6 +135,9 @@ export const registerRun: RegisterCommand = (program: Command, ctx, setExit) => 
       } catch (err) {
         ctx.err(`berth: ${formatError(err)}\n`);
       }
+    } else {
+      // it exited: record that and give its network back
+      await cleanupContainer(engine, rec.id).catch(() => {});
     }
     setExit(code);
   });

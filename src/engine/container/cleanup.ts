@@ -12,6 +12,8 @@ export async function cleanupContainer(engine: Engine, ref: string, opts: { remo
   const rec = engine.containers.tryFind(ref);
   if (!rec) return;
   const r = refreshContainer(engine, rec);
+  // an exited container holds no network (a restarting one keeps its namespace)
+  if (r.state.status === 'exited' && !(opts.remove && r.config.autoRemove)) await engine.network?.teardown(r.id);
   if (!opts.remove || !r.config.autoRemove || r.state.status !== 'exited') return;
   try {
     await removeContainer(engine, r.id, { force: true, volumes: true });

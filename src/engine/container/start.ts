@@ -77,9 +77,10 @@ export async function startContainer(engine: Engine, ref: string, opts: StartOpt
       ...(c.logMaxFiles ? { logMaxFiles: c.logMaxFiles } : {}),
       ...(restarts ? { restart: parseRestartPolicy(c.restart!) } : {}),
       start: !opts.attach && !inProcess,
-      // a detached --rm container removes itself when it exits (an attached one: the caller)
-      ...(c.autoRemove && !opts.attach && engine.selfCommand
-        ? { exitCommand: [...engine.selfCommand, '--root', engine.root, '--state', engine.state, 'container', 'cleanup', '--rm', rec.id] }
+      // a detached --rm container removes itself when it exits (an attached one: the caller);
+      // a detached one on a CNI network gives its network back
+      ...((c.autoRemove || cni) && !opts.attach && engine.selfCommand
+        ? { exitCommand: [...engine.selfCommand, '--root', engine.root, '--state', engine.state, 'container', 'cleanup', ...(c.autoRemove ? ['--rm'] : []), rec.id] }
         : {}),
     });
   } catch (err) {
