@@ -10,19 +10,22 @@ import type { RunConfig } from '../../engine/index.js';
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export interface NetworkFlags {
-  network: string[];
-  net: string[];
-  publish: string[];
+  /** Arrays from the command line; a single string from callers that build flags by hand. */
+  network?: string | string[];
+  net?: string | string[];
+  publish?: string[];
   publishAll?: boolean;
-  expose: string[];
+  expose?: string[];
   ip?: string;
   macAddress?: string;
-  networkAlias: string[];
-  dns: string[];
-  dnsSearch: string[];
-  dnsOption: string[];
-  addHost: string[];
+  networkAlias?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
+  addHost?: string[];
 }
+
+const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 export function addNetworkFlags(cmd: Command): Command {
   return cmd
@@ -41,7 +44,7 @@ export function addNetworkFlags(cmd: Command): Command {
 }
 
 export function applyNetworkFlags(c: RunConfig, f: NetworkFlags): void {
-  const [first, ...rest] = [...f.network, ...f.net];
+  const [first, ...rest] = [...list(f.network), ...list(f.net)];
   if (first) c.networkMode = first;
   if (rest.length) {
     if ([first, ...rest].some((n) => n === 'none' || n === 'host' || n.startsWith('container:'))) {
@@ -49,18 +52,22 @@ export function applyNetworkFlags(c: RunConfig, f: NetworkFlags): void {
     }
     c.extraNetworks = rest;
   }
-  if (f.publish.length) c.publish = f.publish;
+  const publish = list(f.publish);
+  if (publish.length) c.publish = publish;
   if (f.publishAll) c.publishAll = true;
-  if (f.expose.length) c.exposedPorts = f.expose.map((p) => (p.includes('/') ? p : `${p}/tcp`));
+  const expose = list(f.expose);
+  if (expose.length) c.exposedPorts = expose.map((p) => (p.includes('/') ? p : `${p}/tcp`));
   if (f.ip) c.ip = f.ip;
   if (f.macAddress) c.macAddress = f.macAddress;
-  if (f.networkAlias.length) c.networkAliases = f.networkAlias;
-  if (f.dns.length) c.dns = f.dns;
-  if (f.dnsSearch.length) c.dnsSearch = f.dnsSearch;
-  if (f.dnsOption.length) c.dnsOptions = f.dnsOption;
-  for (const h of f.addHost) {
+  const aliases = list(f.networkAlias);
+  if (aliases.length) c.networkAliases = aliases;
+  if (list(f.dns).length) c.dns = list(f.dns);
+  if (list(f.dnsSearch).length) c.dnsSearch = list(f.dnsSearch);
+  if (list(f.dnsOption).length) c.dnsOptions = list(f.dnsOption);
+  const hosts = list(f.addHost);
+  for (const h of hosts) {
     const i = h.lastIndexOf(':');
     if (i <= 0 || i === h.length - 1) throw new BerthError('INVALID_ARGUMENT', `invalid argument ${JSON.stringify(h)} for "--add-host" flag: use host:ip`);
   }
-  if (f.addHost.length) c.extraHosts = f.addHost;
+  if (hosts.length) c.extraHosts = hosts;
 }
