@@ -20,6 +20,14 @@ out=${2:-$(mktemp -d /tmp/berth-runtime-tools-XXXXXX)}
 mkdir -p "$out"
 work=$(mktemp -d /tmp/berth-runtime-tools-work-XXXXXX)
 runtimes=${RUNTIMES:-berth runc crun}
+cleanup() {
+  for r in $runtimes; do
+    [ -x "$work/run-$r" ] || continue
+    for id in $("$work/run-$r" list -q 2>/dev/null); do "$work/run-$r" delete --force "$id" >/dev/null 2>&1 || true; done
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
 
 [ "$(id -u)" = 0 ] || { echo "runtime-tools.sh: needs root" >&2; exit 1; }
 command -v go >/dev/null || { echo "runtime-tools.sh: needs Go (apt-get install golang-go)" >&2; exit 1; }
@@ -29,29 +37,30 @@ if [ ! -x "$rt/runtimetest" ] || [ -z "$(ls "$rt"/validation/*/*.t 2>/dev/null)"
   make -C "$rt" runtimetest validation-executables >"$out/build.log" 2>&1 || { tail "$out/build.log" >&2; exit 1; }
 fi
 
+# berth-runtime runs from a copy of the current build: a rebuild of the checkout during the
+# run (it takes a while) would otherwise swap the runtime under the tests.
+mkdir -p "$work/berth/bin" "$work/berth/dist/bin" "$work/berth/native"
+cp "$repo/bin/berth-runtime" "$work/berth/bin/"
+cp "$repo/dist/bin/berth-runtime.mjs" "$work/berth/dist/bin/"
+cp -r "$repo/native/build" "$work/berth/native/"
+ln -s "$repo/node_modules" "$work/berth/node_modules"
+
 # One wrapper per runtime: RUNTIME must be a single command, and each runtime gets a private
 # state root so nothing it leaves can touch anyone else's containers.
 for r in $runtimes; do
   mkdir -p "$work/state-$r"
   case $r in
-    berth) cmd="\"$repo/bin/berth-runtime\" --root \"$work/state-$r\" \"\$@\"" ;;
+    berth) cmd="\"$work/berth/bin/berth-runtime\" --root \"$work/state-$r\" \"\$@\"" ;;
     runc) cmd="runc --root \"$work/state-$r\" \"\$@\"" ;;
     # crun 1.8 refuses the hybrid cgroup layout: hide cgroup2 in a private mount namespace
     # (PEERS.md); affects nothing outside that namespace.
     crun) cmd="unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec crun --root \"$work/state-$r\" \"\$@\"' crun \"\$@\"" ;;
     *) echo "unknown runtime $r" >&2; exit 1 ;;
   esac
-  printf '#!/bin/sh\nexec %s\n' "$cmd" >"$work/$r"
-  chmod +x "$work/$r"
+  printf '#!/bin/sh\nexec %s\n' "$cmd" >"$work/run-$r"
+  chmod +x "$work/run-$r"
 done
 
-cleanup() {
-  for r in $runtimes; do
-    for id in $("$work/$r" list -q 2>/dev/null); do "$work/$r" delete --force "$id" >/dev/null 2>&1 || true; done
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
 
 tests=${TESTS:-$(cd "$rt/validation" && for d in */; do d=${d%/}; [ -x "$d/$d.t" ] && echo "$d"; done; true)}
 
@@ -76,7 +85,7 @@ for t in $tests; do
   for r in $runtimes; do
     f="$out/$t.$r.tap"
     # run from the checkout: the tests read rootfs-<arch>.tar.gz and runtimetest from the cwd
-    (cd "$rt" && RUNTIME="$work/$r" timeout 120 "./validation/$t/$t.t" >"$f" 2>"$out/$t.$r.err") && code=0 || code=$?
+    (cd "$rt" && RUNTIME="$work/run-$r" timeout 120 "./validation/$t/$t.t" >"$f" 2>"$out/$t.$r.err") && code=0 || code=$?
     set -- $(count "$f")
     ok=$1 fail=$2 skip=$3 plan=$4
     # a test that died before its plan was complete counts its missing points as failures
