@@ -898,6 +898,19 @@ static void do_process(int last_cap_known) {
   if (P.has_ioprio && syscall(SYS_ioprio_set, 1, 0, P.ioprio) < 0) fail("set ioPriority");
   if (P.has_personality && personality((unsigned long)P.personality) < 0) fail("set personality");
   if (P.nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("set no_new_privs");
+  const char *cwd = P.cwd ? P.cwd : "/";
+  char got[PATH_MAX];
+  struct stat early;
+  int early_ok = 0;
+  if (P.bpf_len && !P.nnp) {
+    /* the filter goes in before the cwd check below, and a profile may deny getcwd(2) (the
+     * runtime-tools linux_seccomp test does): check the cwd now, as root, and later only that
+     * the process's chdir lands in that same directory */
+    if (chdir(cwd) == 0) {
+      if (!getcwd(got, sizeof got) || got[0] != '/') fail_errno(EPERM, "cwd %s is outside the container", cwd);
+      early_ok = stat(".", &early) == 0;
+    }
+  }
   /* without no_new_privs the filter needs CAP_SYS_ADMIN: install it while we still have it */
   if (P.bpf_len && !P.nnp) do_seccomp();
   if (P.has_caps) {
@@ -931,12 +944,14 @@ static void do_process(int last_cap_known) {
         fail("raise ambient capability %d", c);
   }
   if (P.has_umask) umask(P.umask);
-  const char *cwd = P.cwd ? P.cwd : "/";
   if (chdir(cwd) < 0) fail("chdir to cwd %s", cwd);
   /* CVE-2024-21626: a cwd reached through a leaked fd lies outside the root; getcwd(3) then
    * fails or returns "(unreachable)...". Refuse it. */
-  char got[PATH_MAX];
-  if (!getcwd(got, sizeof got) || got[0] != '/') fail_errno(EPERM, "cwd %s is outside the container", cwd);
+  struct stat now;
+  if (early_ok && stat(".", &now) == 0 && now.st_dev == early.st_dev && now.st_ino == early.st_ino) {
+    /* checked before the seccomp filter went in */
+  } else if (!getcwd(got, sizeof got) || got[0] != '/')
+    fail_errno(EPERM, "cwd %s is outside the container", cwd);
 }
 
 static const char *getenv_plan(const char *k) {

@@ -92,7 +92,10 @@ for t in $tests; do
     missing=$((plan - ok - fail - skip))
     [ "$missing" -gt 0 ] && fail=$((fail + missing))
     [ "$code" -ne 0 ] && [ "$fail" -eq 0 ] && fail=1
-    [ "$((ok + fail + skip))" -eq 0 ] && fail=1
+    # the *_fail tests print nothing and exit 0 when the runtime refused the bad config
+    if [ "$((ok + fail + skip))" -eq 0 ]; then
+      case $t in *_fail) ok=1 ;; *) fail=1 ;; esac
+    fi
     mark=$ok/$((ok + fail))
     [ "$skip" -gt 0 ] && mark="$mark ($skip skipped)"
     printf ' %s |' "$mark" >>"$out/summary.md"
