@@ -32,6 +32,7 @@ import { registerContainerCleanup } from './container-cleanup.js';
 import { registerDaemon } from './daemon.js';
 import { registerExec } from './exec.js';
 import { registerAttach } from './attach.js';
+import { registerCp } from './cp.js';
 // networks (issue 5)
 import { registerNetwork } from './network.js';
 import { registerPort } from './port.js';
@@ -76,6 +77,7 @@ export const COMMANDS: RegisterCommand[] = [
   registerDaemon,
   registerExec,
   registerAttach,
+  registerCp,
   // networks (issue 5)
   registerNetwork,
   registerPort,

@@ -18,4 +18,5 @@ export { parseRestartPolicy } from './restart-policy.js';
 export { containerPaths } from './paths.js';
 export { cleanupContainer } from './cleanup.js';
 export { attachContainer } from './attach.js';
+export { archiveFromContainer, extractToContainer, statContainerPath, containerRootfs, copyTarget } from './cp.js';
 export { execContainer, execProcess, execStateDir, removeExecState, type ExecOptions, type ExecSession } from './exec.js';
