@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.js';
+import { mark } from './trace.js';
 
 /**
  * CNI plugin invocation (CNI spec 1.0, SPEC.md "Execution protocol" and "Network
@@ -119,7 +120,10 @@ export function execPlugin(cmd: CniCommand, list: ConfList, p: PluginConf, inv: 
  */
 export async function addList(list: ConfList, inv: Invocation): Promise<CniResult> {
   let prev: CniResult | undefined;
-  for (const p of list.plugins) prev = await execPlugin('ADD', list, p, inv, prev);
+  for (const p of list.plugins) {
+    prev = await execPlugin('ADD', list, p, inv, prev);
+    mark(`ADD ${p.type}`);
+  }
   return prev ?? {};
 }
 
@@ -136,6 +140,7 @@ export async function delList(list: ConfList, inv: Invocation, result: CniResult
   for (const p of [...list.plugins].reverse()) {
     try {
       await execPlugin('DEL', list, p, inv, result);
+      mark(`DEL ${p.type}`);
     } catch (err) {
       first ??= err;
     }

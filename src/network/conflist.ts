@@ -5,9 +5,10 @@ import type { NetworkRecord } from './store.js';
  * The CNI 1.0 conflist of a network: bridge with host-local IPAM (leases under berth's root,
  * host-local locks that dir, so two berth processes never hand out one address), portmap for
  * `-p`, firewall so a FORWARD policy of DROP (dockerd sets it) still lets containers through,
- * and tuning for `--mac-address`. An internal network gets no NAT and no default route.
+ * and tuning for `--mac-address` (the last two only in attachments that use them; the
+ * endpoint keeps the exact list its ADD used, so its DEL runs the same). An internal network gets no NAT and no default route.
  */
-export function conflistFor(n: NetworkRecord, ipamDir: string): ConfList {
+export function conflistFor(n: NetworkRecord, ipamDir: string, want: { ports?: boolean; mac?: boolean } = { ports: true, mac: true }): ConfList {
   return {
     cniVersion: '1.0.0',
     name: cniName(n),
@@ -25,9 +26,10 @@ export function conflistFor(n: NetworkRecord, ipamDir: string): ConfList {
           dataDir: ipamDir,
         },
       },
-      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+      // each plugin exec costs 5-40 ms: portmap and tuning only where they have work
+      ...(want.ports ? [{ type: 'portmap', capabilities: { portMappings: true }, snat: true }] : []),
       { type: 'firewall', backend: 'iptables' },
-      { type: 'tuning', capabilities: { mac: true } },
+      ...(want.mac ? [{ type: 'tuning', capabilities: { mac: true } }] : []),
     ],
   };
 }

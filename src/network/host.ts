@@ -42,6 +42,11 @@ export async function deleteBridge(name: string): Promise<void> {
   await ip(['link', 'del', name], `delete bridge ${name}`);
 }
 
+/** The berth bridges on this host (of every berth root). */
+export function berthBridges(): string[] {
+  return safeReaddir('/sys/class/net').filter((l) => l.startsWith(BRIDGE_PREFIX));
+}
+
 /** The ports (veths) attached to berth bridges on this host. */
 export function berthBridgePorts(): number {
   let n = 0;

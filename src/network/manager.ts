@@ -7,8 +7,9 @@ import type { NetworkAttachment, NetworkManager, NetworkSetupOptions } from './t
 import { addList, checkList, checkPlugins, delList, execPlugin, type CniResult, type ConfList } from './cni.js';
 import { cniName, conflistFor } from './conflist.js';
 import { renderHosts, renderResolvConf, type HostsPeer } from './etc-files.js';
-import { berthBridgePorts, deleteBridge, ensureBridge, recordIpForward, removeContainerNat, removeUnusedChains, restoreIpForward } from './host.js';
+import { berthBridges, deleteBridge, ensureBridge, recordIpForward, removeContainerNat, removeUnusedChains, restoreIpForward } from './host.js';
 import { withHostLock } from './host-lock.js';
+import { mark } from './trace.js';
 import { contains, firstHost, broadcast, formatCidr, formatIp, hostRoutes, overlaps, parseCidr, parseIp, pickSubnet, type Ipv4Net } from './ipnet.js';
 import { createNetns, listNetns, netnsPath, removeNetns } from './netns.js';
 import { exposedToMapping, parsePublish, type PortMapping } from './ports.js';
@@ -180,6 +181,7 @@ export class CniNetworkManager implements NetworkManager {
       await deleteBridge(n.bridge);
       this.store.deleteNetwork(n.id);
     });
+    await this.#hostCleanup();
     rmSync(join(this.ipamDir, cniName(n)), { recursive: true, force: true });
     return n.name;
   }
@@ -250,8 +252,11 @@ export class CniNetworkManager implements NetworkManager {
       for (const p of ports) this.store.reservePort(p, containerId);
     });
     try {
+      mark('setup: checked, sandbox recorded');
       await createNetns(sb.netns);
+      mark('netns created');
       await this.#loopback(containerId, sb.netns);
+      mark('loopback ADD');
       for (const [i, n] of networks.entries()) {
         await this.#attach(sb, n, {
           ifname: `eth${i}`,
@@ -261,7 +266,9 @@ export class CniNetworkManager implements NetworkManager {
           ports: i === 0 ? ports : [],
         });
       }
+      mark('CNI ADD');
       this.#refreshEtc(networks.map((n) => n.id));
+      mark('hosts written');
       return this.#attachment(sb);
     } catch (err) {
       let e: unknown = BerthError.wrap(err, `set up network of container ${sb.name}`);
@@ -281,7 +288,7 @@ export class CniNetworkManager implements NetworkManager {
   }
 
   async #attach(sb: SandboxRecord, n: NetworkRecord, req: { ifname: string; aliases: string[]; ip?: string; mac?: string; ports: PortMapping[] }): Promise<EndpointRecord> {
-    const list = conflistFor(n, this.ipamDir);
+    const list = conflistFor(n, this.ipamDir, { ports: req.ports.length > 0, mac: !!req.mac });
     const ep: EndpointRecord = {
       containerId: sb.containerId,
       networkId: n.id,
@@ -347,11 +354,13 @@ export class CniNetworkManager implements NetworkManager {
       }
     };
     const networks = new Set(eps.map((e) => e.networkId));
+    mark('teardown: locked');
     for (const e of eps.reverse()) await step(() => this.#detach(e, path));
+    mark('CNI DEL');
     await step(() => removeNetns(path));
+    mark('netns removed');
     if (!error) this.store.deleteSandbox(containerId);
     this.#refreshEtc([...networks]);
-    await step(() => this.#hostCleanup());
     if (error) throw BerthError.wrap(error, `tear down network of container ${sb?.name ?? containerId.slice(0, 12)}`);
   }
 
@@ -363,11 +372,15 @@ export class CniNetworkManager implements NetworkManager {
     this.store.deleteEndpoint(e.containerId, e.networkId);
   }
 
-  /** Once no berth container is attached anywhere on the host: the plugins' shared chains go, ip_forward goes back. */
+  /**
+   * Once the last berth network on the host is gone, the plugins' shared chains go and
+   * ip_forward goes back to what it was. Not at every teardown: that costs ~70 ms of
+   * iptables calls per container, and the next ADD would make them again.
+   */
   async #hostCleanup(): Promise<void> {
-    if (berthBridgePorts() > 0) return;
+    if (berthBridges().length > 0) return;
     await withHostLock('exclusive', async () => {
-      if (berthBridgePorts() > 0) return;
+      if (berthBridges().length > 0) return;
       await removeUnusedChains();
       restoreIpForward();
     });
@@ -403,7 +416,6 @@ export class CniNetworkManager implements NetworkManager {
     if (!ep) throw new BerthError('NOT_FOUND', `disconnect container ${c.name} from network ${n.name}: container is not connected to the network`);
     await this.#detach(ep, this.netnsPath(c.id));
     this.#refreshEtc([n.id]);
-    await this.#hostCleanup();
   }
 
   /** The published ports of a container (berth port). */
