@@ -33,6 +33,8 @@ import { registerDaemon } from './daemon.js';
 import { registerExec } from './exec.js';
 import { registerAttach } from './attach.js';
 import { registerCp } from './cp.js';
+import { registerTop } from './top.js';
+import { registerStats } from './stats.js';
 // networks (issue 5)
 import { registerNetwork } from './network.js';
 import { registerPort } from './port.js';
@@ -78,6 +80,8 @@ export const COMMANDS: RegisterCommand[] = [
   registerExec,
   registerAttach,
   registerCp,
+  registerTop,
+  registerStats,
   // networks (issue 5)
   registerNetwork,
   registerPort,

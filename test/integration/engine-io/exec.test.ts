@@ -119,6 +119,30 @@ test('run -it: detach keys leave it running, attach comes back', async () => {
 });
 
 
+test('top lists the container\'s processes; ps options pass through', async () => {
+  const out = await e.ok(['top', 'box']);
+  const lines = out.split('\n');
+  assert.match(lines[0], /^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
+  assert.ok(lines.some((l) => /sleep 1000$/.test(l)), out);
+  assert.ok(!lines.some((l) => /berth top/.test(l)), 'only the container\'s processes');
+  const o = await e.ok(['top', 'box', '-o', 'pid,comm']);
+  assert.match(o, /^\s*PID\s+COMMAND\n\s*\d+\s+sleep$/);
+});
+
+test('stats --no-stream: CPU %, memory usage/limit, pids', async () => {
+  await e.ok(['run', '-d', '--name', 'burn', '-m', '64m', e.image, 'sh', '-c', 'while :; do :; done']);
+  const out = await e.ok(['stats', '--no-stream', 'burn', 'box']);
+  const [head, burn, box] = out.split('\n');
+  assert.match(head, /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS$/);
+  const f = burn.split(/\s{3,}/);
+  assert.equal(f[1], 'burn');
+  assert.ok(parseFloat(f[2]) > 20, `a busy loop uses CPU: ${burn}`);
+  assert.match(f[3], /^[\d.]+(B|KiB|MiB) \/ 64MiB$/);
+  assert.equal(f[7], '1'); // the shell alone
+  assert.match(box, /box\s+0\.\d\d%/);
+  await e.ok(['rm', '-f', 'burn']);
+});
+
 test('cleanup', async () => {
   await e.ok(['rm', '-f', 'box']);
   assert.deepEqual(leftovers(e), []);
