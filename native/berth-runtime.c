@@ -278,6 +278,11 @@ int main(int argc, char **argv) {
   g_dir[n] = 0;
   *strrchr(g_dir, '/') = 0;
 
+  /* a closed 0-2 would be taken by the server connection, and output meant for the caller
+   * would go to the server: keep them taken (by /dev/null) */
+  for (int fd = 0; fd < 3; fd++)
+    if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd) die("open /dev/null for a closed stdio fd");
+
   const char *no = getenv("BERTH_RUNTIME_NO_SERVER");
   if ((no && *no && strcmp(no, "0")) || geteuid() != 0) exec_node();
   /* the server has its own helper and addons: a call that points elsewhere runs alone */
