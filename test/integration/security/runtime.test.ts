@@ -34,7 +34,7 @@ test('setup: build the probe', () => {
   probe = out;
 });
 
-test('CVE-2019-5736: a container process cannot overwrite the helper through /proc/PID/exe while execs race', async () => {
+test('CVE-2019-5736: a container process cannot overwrite the helper through /proc/PID/exe while execs race', async (t) => {
   const b = bundleWithProbe(['/probe', 'exe-race', '15']);
   // the classic trigger: an exec of a file whose interpreter is /proc/self/exe makes the
   // helper re-run itself inside the container
@@ -54,6 +54,7 @@ test('CVE-2019-5736: a container process cannot overwrite the helper through /pr
   }
   await rt.waitStatus(id, 'stopped', 15_000);
   const out = rt.output(id);
+  t.diagnostic(out.trim().split('\n').slice(0, 6).join(' | '));
   assert.match(out, /exe-race seen=\d+ writable=0\n/, out);
   assert.ok(Number(/seen=(\d+)/.exec(out)![1]) >= 1, `the probe saw the exec'd helpers (${execs} execs)\n${out}`);
   assert.doesNotMatch(out, /write=ok/);
