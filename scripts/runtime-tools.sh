@@ -25,7 +25,15 @@ cleanup() {
     [ -x "$work/run-$r" ] || continue
     for id in $("$work/run-$r" list -q 2>/dev/null); do "$work/run-$r" delete --force "$id" >/dev/null 2>&1 || true; done
   done
-  rm -rf "$work"
+  # linux_ns_itype runs a container without a mount namespace: runc then mounts /proc, /dev,
+  # /sys... of the bundle in the host's namespace and leaves them. Bundles live under $work
+  # (TMPDIR below), so everything mounted there is this run's: unmount it, deepest first.
+  awk -v w="$work/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" || true; done
+  if awk -v w="$work/" 'index($5, w) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+    echo "runtime-tools.sh: mounts left under $work, not removing it" >&2
+  else
+    rm -rf "$work"
+  fi
 }
 trap cleanup EXIT INT TERM
 
@@ -39,7 +47,7 @@ fi
 
 # berth-runtime runs from a copy of the current build: a rebuild of the checkout during the
 # run (it takes a while) would otherwise swap the runtime under the tests.
-mkdir -p "$work/berth/bin" "$work/berth/dist/bin" "$work/berth/native"
+mkdir -p "$work/berth/bin" "$work/berth/dist/bin" "$work/berth/native" "$work/tmp"
 cp "$repo/bin/berth-runtime" "$work/berth/bin/"
 cp "$repo/dist/bin/berth-runtime.mjs" "$work/berth/dist/bin/"
 cp -r "$repo/native/build" "$work/berth/native/"
@@ -85,7 +93,7 @@ for t in $tests; do
   for r in $runtimes; do
     f="$out/$t.$r.tap"
     # run from the checkout: the tests read rootfs-<arch>.tar.gz and runtimetest from the cwd
-    (cd "$rt" && RUNTIME="$work/run-$r" timeout 120 "./validation/$t/$t.t" >"$f" 2>"$out/$t.$r.err") && code=0 || code=$?
+    (cd "$rt" && TMPDIR="$work/tmp" RUNTIME="$work/run-$r" timeout 120 "./validation/$t/$t.t" >"$f" 2>"$out/$t.$r.err") && code=0 || code=$?
     set -- $(count "$f")
     ok=$1 fail=$2 skip=$3 plan=$4
     # a test that died before its plan was complete counts its missing points as failures
