@@ -40,7 +40,7 @@
 
 #define SERVER_DIR "/run/berth-runtime/.server"
 
-static char g_dir[PATH_MAX]; /* native/build, where this binary and berth-init live */
+static char g_dir[PATH_MAX]; /* the checkout: dist/bin/ and native/build/ are below it */
 static char **g_argv;
 static int g_argc;
 
@@ -54,7 +54,7 @@ static void path_in(char *out, size_t cap, const char *rel) { snprintf(out, cap,
 /* The Node command, for this one call: the first call, no server, or BERTH_RUNTIME_NO_SERVER. */
 __attribute__((noreturn)) static void exec_node(void) {
   char cli[PATH_MAX];
-  path_in(cli, sizeof cli, "../../dist/bin/berth-runtime.mjs");
+  path_in(cli, sizeof cli, "dist/bin/berth-runtime.mjs");
   /* the runtime never speaks TLS: skip Node's extra-CA loading (tens of ms per start) */
   unsetenv("NODE_EXTRA_CA_CERTS");
   char **av = calloc(g_argc + 2, sizeof *av);
@@ -185,7 +185,7 @@ static const char *socket_path(void) {
 static int build_id(char *out, size_t cap) {
   char p[PATH_MAX];
   struct stat st;
-  path_in(p, sizeof p, "../../dist/bin/berth-runtime-server.mjs");
+  path_in(p, sizeof p, "dist/bin/berth-runtime-server.mjs");
   if (stat(p, &st) < 0) return -1;
   snprintf(out, cap, "%s:%lld.%09ld:%llu", BERTH_BUILD_ID, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
            (unsigned long long)st.st_ino);
@@ -222,7 +222,7 @@ static void start_server(const char *sock, const char *id) {
     close(lfd); /* another caller is starting one */
     return;
   }
-  path_in(server, sizeof server, "../../dist/bin/berth-runtime-server.mjs");
+  path_in(server, sizeof server, "dist/bin/berth-runtime-server.mjs");
   pid_t pid = fork();
   if (pid == 0) {
     setsid();
@@ -262,7 +262,7 @@ __attribute__((noreturn)) static void become_helper(int fd, int preserve) {
   if (env && *env)
     snprintf(helper, sizeof helper, "%s", env);
   else
-    path_in(helper, sizeof helper, "berth-init");
+    path_in(helper, sizeof helper, "native/build/berth-init");
   snprintf(num, sizeof num, "%d", ctl);
   char *av[] = {"berth-init", num, "--wait-done", NULL};
   char *envp[] = {NULL};
@@ -277,6 +277,13 @@ int main(int argc, char **argv) {
   if (n <= 0) die("readlink /proc/self/exe");
   g_dir[n] = 0;
   *strrchr(g_dir, '/') = 0;
+  /* built as native/build/berth-runtime; a copy of the build may also hold it in bin/ */
+  char probe[PATH_MAX];
+  snprintf(probe, sizeof probe, "%s/../../dist/bin/berth-runtime.mjs", g_dir);
+  if (access(probe, F_OK) == 0)
+    strcat(g_dir, "/../..");
+  else
+    strcat(g_dir, "/..");
 
   /* a closed 0-2 would be taken by the server connection, and output meant for the caller
    * would go to the server: keep them taken (by /dev/null) */
