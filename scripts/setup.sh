@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # Debian packages: build tools, the peers the tests drive, the test image sources.
-PKGS="gcc make python3 g++ libseccomp-dev busybox-static runc crun conmon containerd podman skopeo umoci \
+PKGS="gcc make python3 attr g++ libseccomp-dev busybox-static runc crun conmon containerd podman skopeo umoci \
 docker-registry containernetworking-plugins iptables iproute2 util-linux zstd uidmap jq hyperfine linux-libc-dev openssl"
 missing=""
 for p in $PKGS; do

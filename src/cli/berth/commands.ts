@@ -35,6 +35,8 @@ import { registerAttach } from './attach.js';
 import { registerCp } from './cp.js';
 import { registerTop } from './top.js';
 import { registerStats } from './stats.js';
+import { registerCommit } from './commit.js';
+import { registerDiff } from './diff.js';
 // networks (issue 5)
 import { registerNetwork } from './network.js';
 import { registerPort } from './port.js';
@@ -82,6 +84,8 @@ export const COMMANDS: RegisterCommand[] = [
   registerCp,
   registerTop,
   registerStats,
+  registerCommit,
+  registerDiff,
   // networks (issue 5)
   registerNetwork,
   registerPort,

@@ -23,3 +23,6 @@ export { execContainer, execProcess, execStateDir, removeExecState, type ExecOpt
 export { topContainer } from './top.js';
 export { statsOf, sampleStats, cpuPercent, type StatsSample } from './stats.js';
 export { containerCgroup } from './cgroup.js';
+export { commitContainer, type CommitOptions } from './commit.js';
+export { containerChanges } from './changes.js';
+export { upperChanges, upperLayerTar, type Change, type ChangeKind } from './upper-diff.js';
