@@ -11,21 +11,34 @@ const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit'
 run('make', ['-s', '-C', 'native']);
 rmSync(`${root}/dist`, { recursive: true, force: true });
 run(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', 'tsconfig.json']);
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  outdir: 'dist/bin',
+  external: ['better-sqlite3'],
+  sourcemap: 'linked',
+  logLevel: 'warning',
+};
 await build({
+  ...common,
   entryPoints: {
     berth: 'src/bin/berth.ts',
     'berth-runtime': 'src/bin/berth-runtime.ts',
     'berth-runtime-server': 'src/bin/berth-runtime-server.ts',
   },
-  absWorkingDir: root,
-  bundle: true,
-  platform: 'node',
   format: 'esm',
-  target: 'node20',
-  outdir: 'dist/bin',
   outExtension: { '.js': '.mjs' },
-  external: ['better-sqlite3'],
-  sourcemap: 'linked',
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  logLevel: 'warning',
+});
+// The CLI's body, CommonJS so that `berth.mjs` can run it with V8's code cache (vm.Script
+// cachedData; Node 20 has no such cache for ES modules). import.meta.url is the file's URL.
+await build({
+  ...common,
+  entryPoints: { 'berth-main': 'src/bin/berth-main.ts' },
+  format: 'cjs',
+  outExtension: { '.js': '.cjs' },
+  define: { 'import.meta.url': '__berth_import_meta_url' },
+  banner: { js: "const __berth_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
 });
