@@ -18,8 +18,9 @@ import { runtimeSuite } from './suites/runtime.js';
 import { pullSuite } from './suites/pull.js';
 import { engineSuite } from './suites/engine.js';
 import { hardeningSuite } from './suites/hardening.js';
+import { networkSuite } from './suites/network.js';
 
-const SUITES: Suite[] = [runtimeSuite, pullSuite, engineSuite, hardeningSuite];
+const SUITES: Suite[] = [runtimeSuite, pullSuite, engineSuite, hardeningSuite, networkSuite];
 
 const USAGE = `usage: npm run bench -- [SUITE...] [options]
 

@@ -81,6 +81,19 @@ export function recordIpForward(): void {
   }
 }
 
+/**
+ * Whether forwarded packets would be dropped without per-container ACCEPT rules (a FORWARD
+ * policy of DROP, as dockerd leaves it): only then does a conflist need the firewall plugin.
+ */
+export async function forwardDrops(): Promise<boolean> {
+  try {
+    const { stdout } = await run('iptables', ['-w', '-t', 'filter', '-S', 'FORWARD']);
+    return /^-P FORWARD DROP/m.test(stdout) || /^-A FORWARD .*-j (DROP|REJECT)/m.test(stdout);
+  } catch {
+    return true;
+  }
+}
+
 /** iptables -S of one table, one rule per line. */
 async function rules(table: string): Promise<string[]> {
   try {

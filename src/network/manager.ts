@@ -7,7 +7,7 @@ import type { NetworkAttachment, NetworkManager, NetworkSetupOptions } from './t
 import { addList, checkList, checkPlugins, delList, execPlugin, type CniResult, type ConfList } from './cni.js';
 import { cniName, conflistFor } from './conflist.js';
 import { renderHosts, renderResolvConf, type HostsPeer } from './etc-files.js';
-import { berthBridges, deleteBridge, ensureBridge, recordIpForward, removeContainerNat, removeUnusedChains, restoreIpForward } from './host.js';
+import { berthBridges, forwardDrops, deleteBridge, ensureBridge, recordIpForward, removeContainerNat, removeUnusedChains, restoreIpForward } from './host.js';
 import { withHostLock } from './host-lock.js';
 import { mark } from './trace.js';
 import { contains, firstHost, broadcast, formatCidr, formatIp, hostRoutes, overlaps, parseCidr, parseIp, pickSubnet, type Ipv4Net } from './ipnet.js';
@@ -288,7 +288,7 @@ export class CniNetworkManager implements NetworkManager {
   }
 
   async #attach(sb: SandboxRecord, n: NetworkRecord, req: { ifname: string; aliases: string[]; ip?: string; mac?: string; ports: PortMapping[] }): Promise<EndpointRecord> {
-    const list = conflistFor(n, this.ipamDir, { ports: req.ports.length > 0, mac: !!req.mac });
+    const list = conflistFor(n, this.ipamDir, { ports: req.ports.length > 0, mac: !!req.mac, firewall: await forwardDrops() });
     const ep: EndpointRecord = {
       containerId: sb.containerId,
       networkId: n.id,

@@ -139,10 +139,19 @@ function links(scope: Scope): string[] {
   try {
     const out = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     const marks = [scope.id, ...scope.matches];
+    // a link named by the scope, or enslaved to a scope bridge (CNI's veth<random> host ends)
     return out
       .split('\n')
-      .map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '')
-      .filter((name) => name && mentions(name, marks));
+      .filter((l) => {
+        const name = l.split(':')[1]?.trim().split('@')[0] ?? '';
+        const master = / master (\S+)/.exec(l)?.[1] ?? '';
+        return (name && mentions(name, marks)) || (master && marks.includes(master));
+      })
+      .map((l) => {
+        const name = l.split(':')[1]?.trim().split('@')[0] ?? '';
+        const master = / master (\S+)/.exec(l)?.[1];
+        return master && !mentions(name, marks) ? `${name} (master ${master})` : name;
+      });
   } catch {
     return [];
   }
