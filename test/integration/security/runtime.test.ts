@@ -76,3 +76,14 @@ test('CVE-2025-31133: a /dev/null that is not the null device is refused', async
   assert.match(r.stderr, /\/dev\/null/);
   assert.equal(readFileSync(planted, 'utf8'), 'host data\n');
 });
+
+test('CVE-2025-31133: /dev/null swapped for a symlink after the devices are made is refused by the masking step', async () => {
+  const b = bundleWithProbe(['/probe', 'read', '/proc/keys']);
+  // a createContainer hook runs in the container's mount namespace after the devices were
+  // created and before the masking: it plays the other container of the real attack, which
+  // swaps /dev/null through a shared mount at that moment
+  b.hook('createContainer', { path: '/bin/sh', args: ['sh', '-c', `rm -f ${b.rootfs}/dev/null && ln -s /proc/sys/kernel/core_pattern ${b.rootfs}/dev/null`] });
+  const r = await rt.runForeground(scope.uid(), b.dir);
+  assert.notEqual(r.code, 0, r.stdout);
+  assert.match(r.stderr, /masked paths: \/dev\/null is not the null device/);
+});
