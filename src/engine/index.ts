@@ -9,7 +9,7 @@ export { runtimeDriver, CommandRuntimeDriver } from './runtime-driver.js';
 export type { NetworkManager, NetworkAttachment, NetworkSetupOptions, NetworkMode } from './network.js';
 export { parseNetworkMode } from './network.js';
 export { packTree, extractTree, statInRoot, resolveInRoot, type PathStat, type PackOptions, type ExtractOptions } from './tree-tar.js';
-export type { RunConfig, MountRequest, DeviceRequest, Ulimit } from './run-config.js';
+export type { RunConfig, MountRequest, DeviceRequest, Ulimit, HealthConfig } from './run-config.js';
 export type { ContainerRecord, ContainerState, ContainerStatus } from './containers/store.js';
 export type { Volume } from './volumes/store.js';
 export { startFailureKind, type StartFailureKind } from './start-failure.js';

@@ -68,6 +68,8 @@ export interface RunConfig {
   labels?: Record<string, string>;
   init?: boolean;
   stopSignal?: string;
+  /** docker's HealthConfig (flags merged over the image's HEALTHCHECK at create); durations in ns. */
+  healthcheck?: HealthConfig;
   stopTimeout?: number;
   shmSize?: number;
   sysctls?: Record<string, string>;
@@ -116,4 +118,13 @@ export interface ImageConfigView {
   Labels?: Record<string, string> | null;
   ExposedPorts?: Record<string, object> | null;
   Volumes?: Record<string, object> | null;
+}
+
+/** docker's HealthConfig: Test is ["NONE"], ["CMD", args...] or ["CMD-SHELL", command]; durations in ns (0: default). */
+export interface HealthConfig {
+  test?: string[];
+  interval?: number;
+  timeout?: number;
+  startPeriod?: number;
+  retries?: number;
 }

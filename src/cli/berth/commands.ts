@@ -37,6 +37,7 @@ import { registerTop } from './top.js';
 import { registerStats } from './stats.js';
 import { registerCommit } from './commit.js';
 import { registerDiff } from './diff.js';
+import { registerContainerHealthcheck } from './container-healthcheck.js';
 // networks (issue 5)
 import { registerNetwork } from './network.js';
 import { registerPort } from './port.js';
@@ -86,6 +87,7 @@ export const COMMANDS: RegisterCommand[] = [
   registerStats,
   registerCommit,
   registerDiff,
+  registerContainerHealthcheck,
   // networks (issue 5)
   registerNetwork,
   registerPort,

@@ -8,10 +8,11 @@ import type { Command } from 'commander';
 import { BerthError } from '../../errors/index.js';
 import type { DeviceRequest, MountRequest, RunConfig, Ulimit } from '../../engine/index.js';
 import { addNetworkFlags, applyNetworkFlags, type NetworkFlags } from './network-flags.js';
+import { addHealthFlags, healthConfigFrom, type HealthFlags } from './health-flags.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-export interface RunFlags extends NetworkFlags {
+export interface RunFlags extends NetworkFlags, HealthFlags {
   detach?: boolean;
   interactive?: boolean;
   tty?: boolean;
@@ -65,7 +66,7 @@ export interface RunFlags extends NetworkFlags {
 
 /** Adds the shared flags to `run` or `create`. */
 export function addRunFlags(cmd: Command): Command {
-  return addNetworkFlags(cmd)
+  return addHealthFlags(addNetworkFlags(cmd))
     .option('-i, --interactive', 'keep STDIN open')
     .option('-t, --tty', 'allocate a pseudo-TTY')
     .option('--detach-keys <keys>', 'key sequence to detach (default ctrl-p,ctrl-q)')
@@ -291,6 +292,8 @@ export function runConfigFrom(image: string, command: string[], f: RunFlags): Ru
   if (f.label.length) c.labels = keyValues(f.label, '--label');
   if (f.init) c.init = true;
   if (f.stopSignal) c.stopSignal = f.stopSignal;
+  const health = healthConfigFrom(f);
+  if (health) c.healthcheck = health;
   if (f.stopTimeout !== undefined) c.stopTimeout = parseInt10(f.stopTimeout, '--stop-timeout');
   if (f.shmSize !== undefined) c.shmSize = parseBytes(f.shmSize, '--shm-size');
   if (f.sysctl.length) c.sysctls = keyValues(f.sysctl, '--sysctl');

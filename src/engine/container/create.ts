@@ -14,6 +14,7 @@ import { networkSetupOptions, parseNetworkMode } from '../network.js';
 import type { ImageConfigView, MountRequest, RunConfig } from '../run-config.js';
 import { buildSpec, capabilitySet } from '../spec-builder.js';
 import { resolveUser } from '../user.js';
+import { effectiveHealthcheck } from './health.js';
 import { hostHardLimits, hostsFile, readHostFile, statDevice, thermalThrottlePaths } from './host-files.js';
 import { getImage, type GetImageOptions } from './image.js';
 import { initBinary } from './init-binary.js';
@@ -84,6 +85,9 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
   mark('create: image found');
   const imageConfig = (img.config.config ?? {}) as ImageConfigView;
   if (!config.stopSignal && imageConfig.StopSignal) config.stopSignal = imageConfig.StopSignal;
+  const health = effectiveHealthcheck(config.healthcheck, (img.config.config as { Healthcheck?: unknown } | undefined)?.Healthcheck);
+  if (health) config.healthcheck = health;
+  else delete config.healthcheck;
   if (config.publishAll) config.exposedPorts = [...new Set([...(config.exposedPorts ?? []), ...Object.keys(imageConfig.ExposedPorts ?? {})])];
 
   const id = newId();

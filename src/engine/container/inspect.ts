@@ -41,6 +41,9 @@ export function containerView(engine: Engine, rec: ContainerRecord): Record<stri
       Error: s.error,
       StartedAt: s.startedAt || ZERO_TIME,
       FinishedAt: s.finishedAt || ZERO_TIME,
+      ...(s.health
+        ? { Health: { Status: s.health.status, FailingStreak: s.health.failingStreak, Log: s.health.log.map((l) => ({ Start: l.start, End: l.end, ExitCode: l.exitCode, Output: l.output })) } }
+        : {}),
     },
     Image: rec.imageId,
     ResolvConfPath: `${paths.dir}/resolv.conf`,

@@ -1,4 +1,5 @@
 import { existsSync, rmSync } from 'node:fs';
+import { stopHealthChecker } from './health.js';
 import { join } from 'node:path';
 import { BerthError, isBerthError, withCleanupError } from '../../errors/index.js';
 import { releaseImage } from '../../image/index.js';
@@ -123,6 +124,7 @@ async function teardownContainer(engine: Engine, rec: ContainerRecord, opts: Rem
     throw error;
   }
   await step('remove files', () => {
+    stopHealthChecker(engine, rec.id);
     rmSync(paths.dir, { recursive: true, force: true });
     rmSync(paths.logDir, { recursive: true, force: true });
   });

@@ -8,6 +8,7 @@ import type { ContainerRecord } from '../containers/store.js';
 import type { Engine } from '../engine.js';
 import { mark } from '../trace.js';
 import { parseRestartPolicy } from './restart-policy.js';
+import { startHealthChecker } from './health.js';
 import { refreshContainer } from './status.js';
 
 export interface StartOptions {
@@ -121,6 +122,7 @@ export async function startContainer(engine: Engine, ref: string, opts: StartOpt
     finishedAt: '',
   }));
   rec = { ...rec, state };
+  startHealthChecker(engine, rec.id, rec.config.healthcheck);
   return { container: rec, ...(a ? { attach: a } : {}) };
 }
 

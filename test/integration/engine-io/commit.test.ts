@@ -30,3 +30,28 @@ test('diff lists A/C/D; commit stores a new image that runs with the changes', a
   await e.ok(['rmi', 'local/step:2', 'local/step:1']);
   assert.deepEqual(leftovers(e), []);
 });
+
+test('health check: starting, healthy, then unhealthy in ps and inspect; --no-healthcheck', async () => {
+  await e.ok(['run', '-d', '--name', 'doc', '--health-cmd', 'test ! -e /tmp/bad && echo fine', '--health-interval', '300ms', '--health-retries', '2', '--health-timeout', '5s', e.image, 'sleep', '1000']);
+  const health = async () => JSON.parse(await e.ok(['inspect', 'doc']))[0].State.Health as { Status: string; FailingStreak: number; Log: { ExitCode: number; Output: string }[] };
+  const until = async (status: string) => {
+    for (const t0 = Date.now(); Date.now() - t0 < 20_000; await new Promise((r) => setTimeout(r, 100))) {
+      if ((await health()).Status === status) return;
+    }
+    assert.fail(`health never became ${status}: ${JSON.stringify(await health())}`);
+  };
+  await until('healthy');
+  assert.match(await e.ok(['ps', '--format', '{{.Status}}', '-f', 'name=doc']), /^Up .* \(healthy\)$/);
+  assert.equal((await health()).Log.at(-1)!.Output, 'fine\n');
+  await e.ok(['exec', 'doc', 'touch', '/tmp/bad']);
+  await until('unhealthy');
+  const h = await health();
+  assert.ok(h.FailingStreak >= 2);
+  assert.equal(h.Log.at(-1)!.ExitCode, 1);
+  assert.match(await e.ok(['ps', '--format', '{{.Status}}', '-f', 'name=doc']), /\(unhealthy\)$/);
+  await e.ok(['rm', '-f', 'doc']);
+  await e.ok(['run', '-d', '--name', 'nohc', '--no-healthcheck', e.image, 'sleep', '1000']);
+  assert.equal(JSON.parse(await e.ok(['inspect', 'nohc']))[0].State.Health, undefined);
+  await e.ok(['rm', '-f', 'nohc']);
+  assert.deepEqual(leftovers(e), []);
+});
