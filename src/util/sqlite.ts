@@ -31,6 +31,9 @@ export function openDatabase(path: string): Db {
  * Each module owns its own tables and its own migration list.
  */
 export function migrate(db: Db, module: string, migrations: string[]): void {
+  // Already current (every command after the first): one read, no write lock taken.
+  const now = db.prepare('SELECT version FROM schema_versions WHERE module = ?').get(module) as { version: number } | undefined;
+  if (now?.version === migrations.length) return;
   db.transaction(() => {
     const row = db.prepare('SELECT version FROM schema_versions WHERE module = ?').get(module) as
       | { version: number }
