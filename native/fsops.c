@@ -1,7 +1,8 @@
 /*
  * berth-fsops.node: the file-system calls that Node's fs module lacks, for layer unpacking
  * and snapshot comparison: mknod(2) (device nodes, fifos, overlayfs whiteouts) and the
- * l*xattr(2) family (security.capability, trusted.overlay.opaque). Synchronous on purpose:
+ * l*xattr(2) family (security.capability, trusted.overlay.opaque); and mount(2)/umount2(2) for
+ * the snapshot mounts (src/sys/mount.ts), instead of a mount(8) process each. Synchronous on purpose:
  * the unpacker batches many tiny calls and a promise per call costs more than the call.
  * Errors are thrown as Node-style system errors (code = errno name, syscall, path).
  */
@@ -18,6 +19,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/time.h>
+#include <sys/mount.h>
 
 #define PATH_BUF 4096
 #define NAME_BUF 256
@@ -38,6 +40,11 @@ static const char *errno_name(int e) {
   case ERANGE: return "ERANGE";
   case E2BIG: return "E2BIG";
   case ENODATA: return "ENODATA";
+  case EBUSY: return "EBUSY";
+  case ENODEV: return "ENODEV";
+  case ENOTBLK: return "ENOTBLK";
+  case ENOMEM: return "ENOMEM";
+  case EFAULT: return "EFAULT";
   case EOPNOTSUPP: return "EOPNOTSUPP";
   case EDQUOT: return "EDQUOT";
   default: return "EIO";
@@ -274,6 +281,37 @@ static napi_value js_write_file(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* mount(source, target, fstype, flags, data): mount(2), flags as MS_* bits (a double: they
+ * exceed int32 in theory, not in the ones we pass). */
+static napi_value js_mount(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char source[PATH_BUF], target[PATH_BUF], fstype[NAME_BUF], data[PATH_BUF];
+  double flags;
+  if (argc < 5 || get_str(env, argv[0], source, sizeof source) || get_str(env, argv[1], target, sizeof target) ||
+      get_str(env, argv[2], fstype, sizeof fstype) || get_str(env, argv[4], data, sizeof data)) return NULL;
+  if (napi_get_value_double(env, argv[3], &flags) != napi_ok) {
+    napi_throw_type_error(env, NULL, "mount: flags must be a number");
+    return NULL;
+  }
+  if (mount(source, target, fstype, (unsigned long)flags, data[0] ? data : NULL) != 0) return throw_sys(env, "mount", target, errno);
+  return NULL;
+}
+
+/* umount2(target, flags) */
+static napi_value js_umount2(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char target[PATH_BUF];
+  int32_t flags = 0;
+  if (argc < 2 || get_str(env, argv[0], target, sizeof target)) return NULL;
+  napi_get_value_int32(env, argv[1], &flags);
+  if (umount2(target, flags) != 0) return throw_sys(env, "umount2", target, errno);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -281,6 +319,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_default, NULL},
     {"llistxattr", NULL, js_llistxattr, NULL, NULL, NULL, napi_default, NULL},
     {"writeFile", NULL, js_write_file, NULL, NULL, NULL, napi_default, NULL},
+    {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
+    {"umount2", NULL, js_umount2, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

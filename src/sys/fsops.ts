@@ -35,6 +35,10 @@ export interface FsOps {
     data: Buffer[],
     cb: (err: NodeJS.ErrnoException | null) => void,
   ): void;
+  /** mount(2): `flags` are MS_* bits, `data` the file system's options ('' for none). */
+  mount(source: string, target: string, fstype: string, flags: number, data: string): void;
+  /** umount2(2). */
+  umount2(target: string, flags: number): void;
 }
 
 export const S_IFMT = 0o170000;

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.js';
+import { fsOps, type FsOps } from './fsops.js';
 
 const run = promisify(execFile);
 
@@ -13,7 +14,8 @@ export interface MountSpec {
 }
 
 /**
- * Mount each description on `target`, in order, with mount(8) (Node has no mount(2)).
+ * Mount each description on `target`, in order: overlay and tmpfs with mount(2) through the
+ * native addon (no process), anything else with mount(8) (Node has no mount(2)).
  * `bind` is a bind mount (`rbind` recursive); mount(8) remounts it read-only for `ro`.
  * On failure the mounts already made on target are undone.
  */
@@ -24,6 +26,13 @@ export async function mountAll(mounts: MountSpec[], target: string): Promise<voi
       const args = m.type === 'bind' ? [] : ['-t', m.type];
       const opts = m.type === 'bind' && !m.options.some((o) => o === 'bind' || o === 'rbind') ? ['bind', ...m.options] : m.options;
       const { options, cwd } = compactOptions(opts);
+      const direct = cwd ? undefined : directMount(m.type, options);
+      const ops = direct && native();
+      if (direct && ops) {
+        ops.mount(m.source, target, m.type, direct.flags, direct.data);
+        done++;
+        continue;
+      }
       if (options.length) args.push('-o', options.join(','));
       await run('mount', [...args, '--', m.source, target], cwd ? { cwd } : {});
       done++;
@@ -39,6 +48,58 @@ export async function mountAll(mounts: MountSpec[], target: string): Promise<voi
     }
     throw e;
   }
+}
+
+/** The addon with mount(2)/umount2(2), or undefined (not built, or an older build without them). */
+function native(): FsOps | undefined {
+  try {
+    const ops = fsOps();
+    return typeof ops.mount === 'function' && typeof ops.umount2 === 'function' ? ops : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** mount(8)'s flag options (mount(8) "FILESYSTEM-INDEPENDENT MOUNT OPTIONS"; MS_* from <sys/mount.h>). */
+const FLAG_OPTIONS: Record<string, [set: number, clear: number]> = {
+  defaults: [0, 0],
+  ro: [0x1, 0],
+  rw: [0, 0x1],
+  nosuid: [0x2, 0],
+  suid: [0, 0x2],
+  nodev: [0x4, 0],
+  dev: [0, 0x4],
+  noexec: [0x8, 0],
+  exec: [0, 0x8],
+  sync: [0x10, 0],
+  async: [0, 0x10],
+  dirsync: [0x80, 0],
+  noatime: [0x400, 0],
+  atime: [0, 0x400],
+  nodiratime: [0x800, 0],
+  diratime: [0, 0x800],
+  relatime: [0x200000, 0],
+  norelatime: [0, 0x200000],
+  strictatime: [0x1000000, 0],
+};
+
+/**
+ * mount(2)'s flags and data for a mount(8)-style option list, for the file systems whose
+ * other options all go to the kernel as data (overlayfs, tmpfs); undefined when mount(8)
+ * must do it (another type, userspace or propagation options such as `x-*`, `loop`, `bind`).
+ */
+export function directMount(type: string, options: string[]): { flags: number; data: string } | undefined {
+  if (type !== 'overlay' && type !== 'tmpfs') return undefined;
+  let flags = 0;
+  const data: string[] = [];
+  for (const o of options) {
+    const f = FLAG_OPTIONS[o];
+    if (f) flags = (flags | f[0]) & ~f[1];
+    else if (/^(x-|loop|bind|rbind|remount|move|r?(shared|private|slave|unbindable)$|no(auto|fail)$|auto$|_netdev$|users?$|owner$|group$|comment=|helper=)/.test(o)) return undefined;
+    else data.push(o);
+  }
+  const d = data.join(',');
+  return d.length > MAX_MOUNT_DATA ? undefined : { flags, data: d };
 }
 
 /** mount(2) copies at most one page of option data. */
@@ -66,10 +127,30 @@ export function compactOptions(options: string[]): { options: string[]; cwd?: st
   return { options: out, cwd: common };
 }
 
-/** Unmount everything mounted on or under `target` (umount -R), if anything is. */
+/**
+ * Unmount everything mounted on or under `target` (umount -R), if anything is: with
+ * umount2(2), the most recent mount first (proc(5): mountinfo lists mounts in mount order,
+ * so a child comes after its parent), or with umount(8) when the addon is not there.
+ */
 export async function unmountAll(target: string): Promise<void> {
   if (!isMounted(target)) return;
+  const ops = native();
   try {
+    if (ops) {
+      const want = target.replace(/\/+$/, '') || '/';
+      const points = mountPoints().filter((p) => p === want || p.startsWith(want === '/' ? '/' : `${want}/`));
+      // Deepest first; among equal depths the later mount first (stacked mounts).
+      const depth = (p: string): number => p.split('/').length;
+      for (const p of points.reverse().sort((a, b) => depth(b) - depth(a))) {
+        try {
+          ops.umount2(p, 0);
+        } catch (err) {
+          // EINVAL: no longer a mount point (an earlier unmount propagated to it).
+          if ((err as NodeJS.ErrnoException).code !== 'EINVAL' || isMounted(p)) throw err;
+        }
+      }
+      return;
+    }
     await run('umount', ['-R', '--', target]);
   } catch (err) {
     throw BerthError.wrap(mountError(err), `unmount ${JSON.stringify(target)}`);
@@ -79,11 +160,17 @@ export async function unmountAll(target: string): Promise<void> {
 /** Whether something is mounted exactly on `path` in this mount namespace (proc(5) mountinfo). */
 export function isMounted(path: string): boolean {
   const want = path.replace(/\/+$/, '') || '/';
+  return mountPoints().includes(want);
+}
+
+/** This mount namespace's mount points, in mountinfo's order (proc(5)). */
+function mountPoints(): string[] {
+  const out: string[] = [];
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const point = line.split(' ')[4];
-    if (point !== undefined && unescapeMountinfo(point) === want) return true;
+    if (point !== undefined) out.push(unescapeMountinfo(point));
   }
-  return false;
+  return out;
 }
 
 function unescapeMountinfo(s: string): string {
