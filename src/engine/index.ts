@@ -13,3 +13,4 @@ export type { RunConfig, MountRequest, DeviceRequest, Ulimit, HealthConfig } fro
 export type { ContainerRecord, ContainerState, ContainerStatus } from './containers/store.js';
 export type { Volume } from './volumes/store.js';
 export { startFailureKind, type StartFailureKind } from './start-failure.js';
+export { systemDf, systemPrune, type DfRow, type PruneResult } from './system.js';

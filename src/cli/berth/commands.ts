@@ -38,6 +38,7 @@ import { registerStats } from './stats.js';
 import { registerCommit } from './commit.js';
 import { registerDiff } from './diff.js';
 import { registerContainerHealthcheck } from './container-healthcheck.js';
+import { registerSystem } from './system.js';
 // networks (issue 5)
 import { registerNetwork } from './network.js';
 import { registerPort } from './port.js';
@@ -88,6 +89,7 @@ export const COMMANDS: RegisterCommand[] = [
   registerCommit,
   registerDiff,
   registerContainerHealthcheck,
+  registerSystem,
   // networks (issue 5)
   registerNetwork,
   registerPort,

@@ -1,6 +1,8 @@
 // berth diff and commit: the writable layer with whiteouts and opaque dirs becomes a layer of a
 // new image that runs.
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { engineEnv, leftovers, type EngineEnv } from '../engine/_env.js';
 
@@ -53,5 +55,36 @@ test('health check: starting, healthy, then unhealthy in ps and inspect; --no-he
   await e.ok(['run', '-d', '--name', 'nohc', '--no-healthcheck', e.image, 'sleep', '1000']);
   assert.equal(JSON.parse(await e.ok(['inspect', 'nohc']))[0].State.Health, undefined);
   await e.ok(['rm', '-f', 'nohc']);
+  assert.deepEqual(leftovers(e), []);
+});
+
+test('system df, info and prune: stopped containers, crash leftovers, volumes', async () => {
+  await e.ok(['run', '--name', 'stopped', '-v', '/anon', e.image, 'sh', '-c', 'dd if=/dev/zero of=/blob bs=1k count=300 2>/dev/null']);
+  await e.ok(['run', '-d', '--name', 'up', e.image, 'sleep', '1000']);
+  const df = (await e.ok(['system', 'df'])).split('\n');
+  assert.match(df[0], /^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$/);
+  assert.match(df[1], /^Images\s+1\s+1\s+/);
+  const containers = df[2].split(/\s{2,}/);
+  assert.deepEqual(containers.slice(0, 3), ['Containers', '2', '1']);
+  assert.ok(/kB|MB/.test(containers[4]), `the stopped container's 300 KiB are reclaimable: ${df[2]}`);
+  assert.match(df[3], /^Local Volumes\s+1\s+1\s+/);
+  const info = JSON.parse(await e.ok(['system', 'info', '--format', '{{json .}}']));
+  assert.equal(info.Containers, 2);
+  assert.equal(info.ContainersRunning, 1);
+  assert.equal(info.Images, 1);
+  // what a crash leaves: a bundle dir and a log dir with no record
+  const orphan = 'f'.repeat(64);
+  mkdirSync(join(e.state, 'c', orphan.slice(0, 20)), { recursive: true });
+  mkdirSync(join(e.root, 'containers', orphan), { recursive: true });
+  writeFileSync(join(e.root, 'containers', orphan, `${orphan}-json.log`), '');
+  const out = await e.ok(['system', 'prune', '-f', '--volumes']);
+  assert.match(out, /Deleted Containers:\n[0-9a-f]{64}\n/);
+  assert.match(out, /Deleted Volumes:\n[0-9a-f]{64}\n/);
+  assert.match(out, /Total reclaimed space: /);
+  assert.equal(existsSync(join(e.state, 'c', orphan.slice(0, 20))), false);
+  assert.equal(existsSync(join(e.root, 'containers', orphan)), false);
+  assert.equal(await e.ok(['ps', '-a', '--format', '{{.Names}}']), 'up');
+  assert.match(await e.ok(['images', '-q']), /^[0-9a-f]{12}$/, 'the image in use stays');
+  await e.ok(['rm', '-f', 'up']);
   assert.deepEqual(leftovers(e), []);
 });
