@@ -355,10 +355,14 @@ export class CniNetworkManager implements NetworkManager {
     };
     const networks = new Set(eps.map((e) => e.networkId));
     mark('teardown: locked');
-    for (const e of eps.reverse()) await step(() => this.#detach(e, path));
-    mark('CNI DEL');
+    // The namespace goes first: the kernel then frees the container's veth in its async
+    // cleanup_net, where deleting it from inside (the bridge plugin's DEL) waits ~70 ms for
+    // synchronize_net. The DELs run without a namespace, which the spec allows; the bridge
+    // plugin's masquerade rules, which it can then not find, go by their comment (#detach).
     await step(() => removeNetns(path));
     mark('netns removed');
+    for (const e of eps.reverse()) await step(() => this.#detach(e, path));
+    mark('CNI DEL');
     if (!error) this.store.deleteSandbox(containerId);
     this.#refreshEtc([...networks]);
     if (error) throw BerthError.wrap(error, `tear down network of container ${sb?.name ?? containerId.slice(0, 12)}`);

@@ -68,7 +68,13 @@ test('100 run/rm cycles with networking leave nothing', async () => {
     assert.equal(r.code, 0, `cycle ${i}: ${r.stderr}`);
   }
   assert.deepEqual(leftovers(e.root, e.state), []);
-  const added = [...veths()].filter(([name, master]) => !before.has(name) && (master === '' || e.scope.matches.includes(master)));
+  // the kernel frees a namespace's veths asynchronously (cleanup_net): give it a moment
+  let added: [string, string][] = [];
+  for (let i = 0; i < 50; i++) {
+    added = [...veths()].filter(([name, master]) => !before.has(name) && (master === '' || e.scope.matches.includes(master)));
+    if (!added.length) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   assert.deepEqual(added, []);
   await e.ok(['network', 'rm', 'lc']);
 });
