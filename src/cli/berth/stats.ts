@@ -29,7 +29,7 @@ function rows(engine: Engine, refs: string[], prev: Map<string, StatsSample>, no
     const cpu = cpuPercent(prev.get(s.id), s);
     prev.set(s.id, s);
     const memPct = s.memLimit ? (s.memUsage / s.memLimit) * 100 : 0;
-    out.push([id, s.name, `${cpu.toFixed(2)}%`, `${binary(s.memUsage)} / ${binary(s.memLimit)}`, `${memPct.toFixed(2)}%`, `${decimal(s.netRx)} / ${decimal(s.netTx)}`, '0B / 0B', String(s.pids)]);
+    out.push([id, s.name, `${cpu.toFixed(2)}%`, `${binary(s.memUsage)} / ${binary(s.memLimit)}`, `${memPct.toFixed(2)}%`, `${decimal(s.netRx)} / ${decimal(s.netTx)}`, `${decimal(s.blkRead)} / ${decimal(s.blkWrite)}`, String(s.pids)]);
   }
   return out;
 }

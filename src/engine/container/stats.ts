@@ -20,6 +20,29 @@ export interface StatsSample {
   pids: number;
   netRx: number;
   netTx: number;
+  blkRead: number;
+  blkWrite: number;
+}
+
+/** Bytes read and written by the cgroup: v1 blkio.throttle.io_service_bytes_recursive, v2 io.stat. */
+function blockIo(cgroupPath: string): { read: number; write: number } {
+  let read = 0;
+  let write = 0;
+  try {
+    const text = readFileSync(`/sys/fs/cgroup/blkio${cgroupPath}/blkio.throttle.io_service_bytes_recursive`, 'utf8');
+    for (const m of text.matchAll(/^\d+:\d+ (Read|Write) (\d+)$/gm)) m[1] === 'Read' ? (read += Number(m[2])) : (write += Number(m[2]));
+    return { read, write };
+  } catch {
+    /* not v1 */
+  }
+  try {
+    const text = readFileSync(`/sys/fs/cgroup${cgroupPath}/io.stat`, 'utf8');
+    for (const m of text.matchAll(/rbytes=(\d+)/g)) read += Number(m[1]);
+    for (const m of text.matchAll(/wbytes=(\d+)/g)) write += Number(m[1]);
+  } catch {
+    /* no io controller */
+  }
+  return { read, write };
 }
 
 const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) is 100 on Linux
@@ -56,6 +79,7 @@ export function sampleStats(engine: Engine, rec: ContainerRecord): StatsSample |
   const s = cg.stats();
   const pid = rec.state.pid || cg.pids()[0] || 0;
   const net = pid ? netIo(pid) : { rx: 0, tx: 0 };
+  const blk = blockIo(cg.path);
   // an unlimited cgroup reports a huge limit: docker shows the host's memory then
   const hostMem = Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) * 1024;
   return {
@@ -70,6 +94,8 @@ export function sampleStats(engine: Engine, rec: ContainerRecord): StatsSample |
     pids: s.pids.current,
     netRx: net.rx,
     netTx: net.tx,
+    blkRead: blk.read,
+    blkWrite: blk.write,
   };
 }
 

@@ -138,6 +138,7 @@ test('stats --no-stream: CPU %, memory usage/limit, pids', async () => {
   assert.equal(f[1], 'burn');
   assert.ok(parseFloat(f[2]) > 20, `a busy loop uses CPU: ${burn}`);
   assert.match(f[3], /^[\d.]+(B|KiB|MiB) \/ 64MiB$/);
+  assert.match(f[6], /^[\d.]+[kMG]?B \/ [\d.]+[kMG]?B$/);
   assert.equal(f[7], '1'); // the shell alone
   assert.match(box, /box\s+0\.\d\d%/);
   await e.ok(['rm', '-f', 'burn']);
