@@ -4,6 +4,7 @@ import { openImageDeps, openSnapshotUnpacker, type SnapshotUnpacker } from '../i
 import type { Snapshotter } from '../snapshot/index.js';
 import { openDatabase, type Db } from '../util/sqlite.js';
 import { ContainerStore } from './containers/store.js';
+import { configuredPoolStart, UsernsRanges } from './userns.js';
 import { containerPaths } from './container/paths.js';
 import type { NetworkManager } from './network.js';
 import { runtimeDriver, type RuntimeDriver } from './runtime-driver.js';
@@ -46,6 +47,7 @@ export class Engine {
   #db: Db | undefined;
   #containers: ContainerStore | undefined;
   #volumes: VolumeStore | undefined;
+  #usernsRanges: UsernsRanges | undefined;
   #images: ImageDeps | undefined;
   #unpacker: SnapshotUnpacker | undefined;
   #runtimes = new Map<string, RuntimeDriver>();
@@ -66,6 +68,11 @@ export class Engine {
 
   get containers(): ContainerStore {
     return (this.#containers ??= new ContainerStore(this.db));
+  }
+
+  /** The --userns=auto ranges in use. */
+  get usernsRanges(): UsernsRanges {
+    return (this.#usernsRanges ??= new UsernsRanges(this.db, configuredPoolStart(this.root)));
   }
 
   get volumes(): VolumeStore {

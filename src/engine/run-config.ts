@@ -105,6 +105,8 @@ export interface RunConfig {
   platform?: string;
   /** --runtime: berth, runc, crun or a path. */
   runtime?: string;
+  /** --userns: host (default), auto, or <uid>:<gid>:<size> (docs/security.md). */
+  userns?: string;
 }
 
 /** The parts of an OCI image config that shape a container (image-spec config.md). */

@@ -11,6 +11,7 @@ import {
 } from './defaults.js';
 import type { ImageConfigView, RunConfig } from './run-config.js';
 import type { ResolvedUser } from './user.js';
+import type { IdRange } from './userns.js';
 
 export interface BuildSpecInput {
   id: string;
@@ -23,6 +24,8 @@ export interface BuildSpecInput {
   volumePaths?: Record<string, string>;
   /** Namespaces to join instead of creating (network of another container, a pod...). */
   joinNamespaces?: Namespace[];
+  /** --userns: a new user namespace mapping container ids 0..size-1 to this host range. */
+  idRange?: IdRange;
   /** Current hard limits of this host, so a request above them fails here, clearly. */
   hostHardLimits?: Record<string, number>;
   /** Host-dependent paths masked besides docker's fixed list (its per-CPU thermal_throttle dirs). */
@@ -223,6 +226,13 @@ export function buildSpec(input: BuildSpecInput): Spec {
       readonlyPaths: privileged ? [] : DEFAULT_READONLY_PATHS,
     },
   };
+  if (input.idRange) {
+    // runtime-spec config-linux.md "User namespace mappings": the runtime writes the maps
+    const r = input.idRange;
+    namespaces.push({ type: 'user' });
+    spec.linux!.uidMappings = [{ containerID: 0, hostID: r.uid, size: r.size }];
+    spec.linux!.gidMappings = [{ containerID: 0, hostID: r.gid, size: r.size }];
+  }
   if (config.domainname) spec.domainname = config.domainname;
   const rl = rlimits(config, input.hostHardLimits);
   if (rl) spec.process!.rlimits = rl;

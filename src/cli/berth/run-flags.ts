@@ -56,6 +56,7 @@ export interface RunFlags extends NetworkFlags, HealthFlags {
   pull?: string;
   platform?: string;
   runtime?: string;
+  userns?: string;
   shmSize?: string;
   sysctl: string[];
   oomScoreAdj?: string;
@@ -110,6 +111,7 @@ export function addRunFlags(cmd: Command): Command {
     .option('--pull <policy>', 'pull image before running: always, missing, never', 'missing')
     .option('--platform <os/arch>', 'set platform if server is multi-platform capable')
     .option('--runtime <runtime>', 'runtime to use for this container: berth, runc, crun or a path')
+    .option('--userns <mode>', 'user namespace: host, auto, or <uid>:<gid>:<size> (container root maps to that host range)')
     .option('--shm-size <bytes>', 'size of /dev/shm')
     .option('--sysctl <key=value>', 'sysctl options (repeatable)', collect, [])
     .option('--oom-score-adj <n>', "tune host's OOM preferences (-1000 to 1000)")
@@ -304,6 +306,7 @@ export function runConfigFrom(image: string, command: string[], f: RunFlags): Ru
   if (f.cgroupParent) c.cgroupParent = f.cgroupParent;
   if (f.platform) c.platform = f.platform;
   if (f.runtime) c.runtime = f.runtime;
+  if (f.userns && f.userns !== 'host') c.userns = f.userns;
   if (f.logDriver && f.logDriver !== 'json-file') throw new BerthError('NOT_IMPLEMENTED', `log driver ${JSON.stringify(f.logDriver)}: only json-file is supported`);
   for (const [k, v] of Object.entries(keyValues(f.logOpt, '--log-opt'))) {
     if (k === 'max-size') c.logMaxSize = parseBytes(v, '--log-opt max-size');

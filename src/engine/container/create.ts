@@ -14,6 +14,7 @@ import { networkSetupOptions, parseNetworkMode } from '../network.js';
 import type { ImageConfigView, MountRequest, RunConfig } from '../run-config.js';
 import { buildSpec, capabilitySet } from '../spec-builder.js';
 import { resolveUser } from '../user.js';
+import { parseUsernsMode, shiftOwnership, type IdRange } from '../userns.js';
 import { effectiveHealthcheck } from './health.js';
 import { hostHardLimits, hostsFile, readHostFile, statDevice, thermalThrottlePaths } from './host-files.js';
 import { getImage, type GetImageOptions } from './image.js';
@@ -67,6 +68,7 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
     throw new BerthError('INVALID_ARGUMENT', 'conflicting options: cannot specify both --restart and --rm');
   }
   checkSecurityOpts(config);
+  const usernsMode = parseUsernsMode(config.userns);
   const net = parseNetworkMode(config.networkMode);
   if (net.kind === 'network' && !engine.network) {
     throw new BerthError('NOT_IMPLEMENTED', `network ${JSON.stringify(net.name)}: no network plugins are wired in yet; use --network none, host or container:<name>`);
@@ -122,6 +124,15 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
     await mountAll(mounts, paths.rootfs);
     mark('create: rootfs mounted');
     undo.push(() => unmountAll(paths.rootfs));
+    let idRange: IdRange | undefined;
+    if (usernsMode.kind === 'auto') {
+      idRange = engine.usernsRanges.allocate(id);
+      undo.push(() => engine.usernsRanges.release(id));
+    } else if (usernsMode.kind === 'range') idRange = usernsMode;
+    if (idRange) {
+      shiftOwnership(paths.rootfs, idRange);
+      mark('create: rootfs ownership shifted');
+    }
 
     const user = resolveUser(paths.rootfs, config.user || imageConfig.User, config.groupAdd);
     const volumePaths = resolveVolumes(engine, id, config, imageConfig, undo);
@@ -143,6 +154,7 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
       user,
       volumePaths,
       joinNamespaces,
+      ...(idRange ? { idRange } : {}),
       hostHardLimits: hostHardLimits(),
       extraMaskedPaths: thermalThrottlePaths(),
       ...(config.init ? { initPath: initBinary() } : {}),

@@ -107,6 +107,7 @@ async function teardownContainer(engine: Engine, rec: ContainerRecord, opts: Rem
   });
   mark('rm: unmounted, snapshot removed');
   await step('release image', () => releaseImage(engine.images, `container/${rec.id}`));
+  await step('release user namespace range', () => engine.usernsRanges.release(rec.id));
   await step('release volumes', () => {
     const names = engine.volumes.release(rec.id);
     if (!opts.volumes) return;

@@ -1,0 +1,113 @@
+import { lchownSync, lstatSync, chmodSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BerthError } from '../errors/index.js';
+import { immediate, migrate, type Db } from '../util/sqlite.js';
+
+/** `--userns`: host (no user namespace), auto (a range from the pool) or `<uid>:<gid>:<size>`. */
+export type UsernsMode = { kind: 'host' } | { kind: 'auto' } | { kind: 'range'; uid: number; gid: number; size: number };
+
+/** The mapping of a container's ids 0..size-1 to host ids uid.. and gid.. */
+export interface IdRange {
+  uid: number;
+  gid: number;
+  size: number;
+}
+
+/** The auto pool: 65536-wide ranges from POOL_START (above /etc/subuid's usual 100000-165535). */
+export const RANGE_SIZE = 65536;
+export const POOL_START = 165536;
+const POOL_RANGES = 4096;
+
+export function parseUsernsMode(s: string | undefined): UsernsMode {
+  if (!s || s === 'host') return { kind: 'host' };
+  if (s === 'auto') return { kind: 'auto' };
+  const m = /^(\d+):(\d+):(\d+)$/.exec(s);
+  if (m) {
+    const [uid, gid, size] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    // a range that contains host root (0) would give the container the host's root: refuse
+    if (uid === 0 || gid === 0 || size < 1 || uid + size > 2 ** 32 - 1 || gid + size > 2 ** 32 - 1) {
+      throw new BerthError('INVALID_ARGUMENT', `invalid --userns ${JSON.stringify(s)}: the host uid and gid must be above 0 and the range fit in 32 bits`);
+    }
+    return { kind: 'range', uid, gid, size };
+  }
+  throw new BerthError('INVALID_ARGUMENT', `invalid --userns ${JSON.stringify(s)}: want host, auto or <uid>:<gid>:<size>`);
+}
+
+/** Where the --userns=auto pool starts: `<root>/config.json` `{"usernsPoolStart": N}`, else POOL_START. */
+export function configuredPoolStart(root: string): number {
+  try {
+    const c = JSON.parse(readFileSync(join(root, 'config.json'), 'utf8')) as { usernsPoolStart?: number };
+    if (typeof c.usernsPoolStart === 'number' && c.usernsPoolStart > 0) return c.usernsPoolStart;
+  } catch {
+    // no config: the default pool
+  }
+  return POOL_START;
+}
+
+const MIGRATIONS = [
+  `CREATE TABLE userns_ranges (
+     start INTEGER PRIMARY KEY,
+     container TEXT NOT NULL UNIQUE
+   );`,
+];
+
+/**
+ * The auto ranges in use, in the engine's SQLite: the start is the primary key, so two berth
+ * processes allocating at once cannot both take one (the insert runs in an immediate transaction).
+ */
+export class UsernsRanges {
+  readonly #db: Db;
+  readonly #poolStart: number;
+
+  constructor(db: Db, poolStart = POOL_START) {
+    this.#db = db;
+    this.#poolStart = poolStart;
+    migrate(db, 'userns', MIGRATIONS);
+  }
+
+  allocate(container: string): IdRange {
+    return immediate(this.#db, () => {
+      const used = new Set((this.#db.prepare('SELECT start FROM userns_ranges').all() as { start: number }[]).map((r) => r.start));
+      for (let i = 0; i < POOL_RANGES; i++) {
+        const start = this.#poolStart + i * RANGE_SIZE;
+        if (used.has(start)) continue;
+        this.#db.prepare('INSERT INTO userns_ranges (start, container) VALUES (?, ?)').run(start, container);
+        return { uid: start, gid: start, size: RANGE_SIZE };
+      }
+      throw new BerthError('RESOURCE_EXHAUSTED', `allocate a user namespace range for container ${container}: all ${POOL_RANGES} ranges are in use`);
+    });
+  }
+
+  release(container: string): void {
+    this.#db.prepare('DELETE FROM userns_ranges WHERE container = ?').run(container);
+  }
+
+  list(): { start: number; container: string }[] {
+    return this.#db.prepare('SELECT start, container FROM userns_ranges ORDER BY start').all() as { start: number; container: string }[];
+  }
+}
+
+/**
+ * The chown fallback (the kernel here refuses MOUNT_ATTR_IDMAP on the overlay mount): shift
+ * every file of the mounted rootfs with an id below `size` by the range's offset. On overlay
+ * this copies each file up into the container's own upper dir, so the image's layers stay
+ * untouched. Ids already in the range (a hardlink seen twice) are left alone. chown(2) clears
+ * set-user-ID and set-group-ID bits, so the mode is put back after.
+ */
+export function shiftOwnership(root: string, range: IdRange): void {
+  const shift = (p: string) => {
+    const st = lstatSync(p);
+    const uid = st.uid < range.size ? st.uid + range.uid : st.uid;
+    const gid = st.gid < range.size ? st.gid + range.gid : st.gid;
+    if (uid !== st.uid || gid !== st.gid) {
+      lchownSync(p, uid, gid);
+      if (!st.isSymbolicLink() && st.mode & 0o6000) chmodSync(p, st.mode & 0o7777);
+    }
+    if (st.isDirectory()) for (const name of readdirSync(p)) shift(join(p, name));
+  };
+  try {
+    shift(root);
+  } catch (err) {
+    throw BerthError.wrap(err, `shift the rootfs ownership to ${range.uid}:${range.gid}`);
+  }
+}
