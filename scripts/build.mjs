@@ -3,7 +3,7 @@
 // and one bundled file per executable so that a CLI start loads a single module.
 import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url).pathname;
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
@@ -40,5 +40,20 @@ await build({
   format: 'cjs',
   outExtension: { '.js': '.cjs' },
   define: { 'import.meta.url': '__berth_import_meta_url' },
-  banner: { js: "const __berth_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+  banner: {
+    js: [
+      "const __berth_import_meta_url = require('node:url').pathToFileURL(__filename).href;",
+      'function __berthLazy(load, esm) { let m; const real = () => (m ??= load()); return new Proxy({}, { get: (_, k) => (esm && k === "default" ? real() : real()[k]), has: (_, k) => k in real() }); }',
+    ].join(' '),
+  },
 });
+// Node's network, crypto and compression modules cost ~10 ms to load and most commands never
+// use them (ps, rm, logs...): their top-level requires become proxies that load on first use.
+const main = `${root}/dist/bin/berth-main.cjs`;
+const lazy = /^( *)var (\w+) = (__toESM\()?require\("((?:node:)?(?:crypto|zlib|tls|https|http|net|dgram|readline))"\)(, 1\))?;$/gm;
+writeFileSync(
+  main,
+  readFileSync(main, 'utf8').replace(lazy, (all, indent, name, esm, mod, tail) =>
+    !!esm === !!tail ? `${indent}var ${name} = __berthLazy(() => require("${mod}"), ${!!esm});` : all,
+  ),
+);

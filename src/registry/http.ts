@@ -15,7 +15,8 @@ export interface HttpRequest {
   idleTimeout?: number;
 }
 
-const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+// Made on first use: loading node:http costs every CLI command a few ms (docs/engine.md, Cost).
+let httpAgent: http.Agent | undefined;
 let httpsAgent: https.Agent | undefined;
 
 /**
@@ -44,7 +45,7 @@ function tlsAgent(): https.Agent {
 export function send(req: HttpRequest): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const mod = req.url.protocol === 'https:' ? https : http;
-    const agent = req.url.protocol === 'https:' ? tlsAgent() : httpAgent;
+    const agent = req.url.protocol === 'https:' ? tlsAgent() : (httpAgent ??= new http.Agent({ keepAlive: true, maxSockets: 16 }));
     const headers: Record<string, string> = { 'User-Agent': 'berth/0.1', ...req.headers };
     if (Buffer.isBuffer(req.body)) headers['Content-Length'] = String(req.body.length);
     const r = mod.request(req.url, { method: req.method, headers, agent, signal: req.signal });
