@@ -40,6 +40,9 @@ await build({
   format: 'cjs',
   outExtension: { '.js': '.cjs' },
   define: { 'import.meta.url': '__berth_import_meta_url' },
+  // A vm.Script has no loader for import() (Node 20: "A dynamic import callback was not
+  // specified"): esbuild turns each import() into a require().
+  supported: { 'dynamic-import': false },
   banner: {
     js: [
       "const __berth_import_meta_url = require('node:url').pathToFileURL(__filename).href;",
