@@ -82,6 +82,11 @@ export class UsernsRanges {
     this.#db.prepare('DELETE FROM userns_ranges WHERE container = ?').run(container);
   }
 
+  get(container: string): IdRange | undefined {
+    const r = this.#db.prepare('SELECT start FROM userns_ranges WHERE container = ?').get(container) as { start: number } | undefined;
+    return r ? { uid: r.start, gid: r.start, size: RANGE_SIZE } : undefined;
+  }
+
   list(): { start: number; container: string }[] {
     return this.#db.prepare('SELECT start, container FROM userns_ranges ORDER BY start').all() as { start: number; container: string }[];
   }
@@ -110,4 +115,12 @@ export function shiftOwnership(root: string, range: IdRange): void {
   } catch (err) {
     throw BerthError.wrap(err, `shift the rootfs ownership to ${range.uid}:${range.gid}`);
   }
+}
+
+/** The host range of a container's user namespace, if it has one. */
+export function containerIdRange(engine: { usernsRanges: UsernsRanges }, rec: { id: string; config: { userns?: string } }): IdRange | undefined {
+  const mode = parseUsernsMode(rec.config.userns);
+  if (mode.kind === 'range') return { uid: mode.uid, gid: mode.gid, size: mode.size };
+  if (mode.kind === 'auto') return engine.usernsRanges.get(rec.id);
+  return undefined;
 }

@@ -93,8 +93,11 @@ function isLink(p: string): boolean {
   }
 }
 
-/** The upper dir as an uncompressed layer tar (image-spec whiteouts). Hard links become copies. */
-export async function upperLayerTar(mounts: Mount[]): Promise<Readable> {
+/**
+ * The upper dir as an uncompressed layer tar (image-spec whiteouts). Hard links become copies.
+ * `idRange` (a --userns container): owners in the range are written back as container ids.
+ */
+export async function upperLayerTar(mounts: Mount[], idRange?: { uid: number; gid: number; size: number }): Promise<Readable> {
   const { upper } = overlayDirs(mounts);
   const entries = walkUpper(upper, await opaqueDirs(upper));
   const p = pack();
@@ -103,7 +106,8 @@ export async function upperLayerTar(mounts: Mount[]): Promise<Readable> {
   (async () => {
     for (const e of entries) {
       const name = e.path.slice(1);
-      const base = { mode: e.st.mode & 0o7777, uid: e.st.uid, gid: e.st.gid, mtime: e.st.mtime };
+      const unshift = (id: number, start: number) => (idRange && id >= start && id < start + idRange.size ? id - start : id);
+      const base = { mode: e.st.mode & 0o7777, uid: unshift(e.st.uid, idRange?.uid ?? 0), gid: unshift(e.st.gid, idRange?.gid ?? 0), mtime: e.st.mtime };
       if (e.whiteout) {
         await add({ name: posix.join(posix.dirname(name), `.wh.${posix.basename(name)}`), mode: 0o600, size: 0, mtime: e.st.mtime });
       } else if (e.st.isDirectory()) {

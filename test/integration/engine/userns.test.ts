@@ -58,6 +58,11 @@ test('--userns=auto: root inside, a pool range outside, files shifted; two conta
   }
   assert.equal(statSync(join(rootfs1, 'bin/sh')).uid, POOL);
 
+  // commit writes the container's own ids, not the host range
+  await e.ok(['commit', 'u1', 'usernscommit:1']);
+  assert.equal(await e.ok(['run', '--rm', 'usernscommit:1', 'stat', '-c', '%u:%g', '/bin/sh', '/made', '/tmp/d/f']), '0:0\n0:0\n0:0');
+  await e.ok(['rmi', 'usernscommit:1']);
+
   // rm releases the range: the next container gets the first range again
   await e.ok(['rm', '-f', 'u1']);
   const r = await e.berth(['run', '--rm', '--userns=auto', e.image, 'cat', '/proc/self/uid_map']);
