@@ -3,7 +3,8 @@
  * itself through `commands.ts`; this file parses global flags and maps errors to exit codes.
  */
 import { Command, CommanderError } from 'commander';
-import { writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
+import { writeAll } from './output.js';
 import { EXIT_CODES, formatError, toBerthError } from '../../errors/index.js';
 import type { CliContext } from './context.js';
 import { COMMANDS } from './commands.js';
@@ -13,9 +14,12 @@ export async function main(argv: string[]): Promise<number> {
     root: process.env.BERTH_ROOT || '/var/lib/berth',
     state: process.env.BERTH_STATE || '/run/berth',
     debug: !!process.env.BERTH_DEBUG,
-    out: (t) => writeSync(1, t),
-    err: (t) => writeSync(2, t),
-    tty: process.stdout.isTTY === true,
+    // Through writeAll: a pipe may be non-blocking (another process, or Node itself once
+    // something touches process.stdout), and a full one answers EAGAIN.
+    out: (t) => writeAll(1, Buffer.from(t)),
+    err: (t) => writeAll(2, Buffer.from(t)),
+    // isatty(1), not process.stdout.isTTY: touching process.stdout makes Node set O_NONBLOCK on a pipe.
+    tty: isatty(1),
   };
   const program = new Command('berth')
     .description('berth: run containers')
