@@ -53,6 +53,8 @@ test('the leak check sees a leaked mount, process and cgroup, and nothing of oth
     assert.equal(Object.keys(leaksBetween(leakSnapshot(other), leakSnapshot(other))).length, 0);
   } finally {
     process.kill(pid, 'SIGKILL');
+    // SIGKILL is asynchronous: the orphan is gone only once init has reaped it.
+    for (let i = 0; i < 500 && (await import('node:fs')).existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 10));
     await execOk('umount', [mp]);
     (await import('node:fs')).rmdirSync(cg);
     await scope.cleanup();
