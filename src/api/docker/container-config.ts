@@ -8,6 +8,8 @@ const CONFIG_FIELDS = [
   'StdinOnce', 'Env', 'Cmd', 'Healthcheck', 'ArgsEscaped', 'Image', 'Volumes', 'WorkingDir', 'Entrypoint',
   'NetworkDisabled', 'MacAddress', 'OnBuild', 'Labels', 'StopSignal', 'StopTimeout', 'Shell', 'HostConfig',
   'NetworkingConfig', 'Platform',
+  // dockerode sends its query options (name, platform) in the body too
+  'name', 'platform',
 ] as const;
 
 /** HostConfig fields of the Engine API (1.43). */
