@@ -30,7 +30,7 @@ options:
   --quick              short run (fewer iterations and rounds)
   --out FILE           where to write the JSON result (default bench/results/<date>.json)
   --iterations N       sequential iterations in the runtime suite (default 100, quick 20)
-  --concurrency N      containers at once in the runtime suite (default 50)
+  --concurrency N      containers at once in the runtime and engine suites (default 50)
   --rounds N           rounds of the concurrent cases (default 5, quick 2)
   --pull-iterations N  pulls per implementation (default 5, quick 2)
   --engine-iterations N  'run --rm' per implementation (default 20, quick 5)

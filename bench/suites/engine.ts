@@ -10,7 +10,7 @@
  */
 import { checkAborted, defer, runTag, tempDir } from '../lib/cleanup.js';
 import type { Context, Suite } from '../lib/context.js';
-import { failureLine, run, type CmdResult } from '../lib/proc.js';
+import { failureLine, nowMs, run, type CmdResult } from '../lib/proc.js';
 import { failedRow, newCase, okRow, skippedRow, type Case } from '../lib/result.js';
 import { berthCommand } from '../peers/berth.js';
 import { dockerMissing, startDockerd, type DockerInstance } from '../peers/docker.js';
@@ -23,6 +23,11 @@ interface Leg {
   /** Untimed: get the image into the store. Throws with one line on failure. */
   setup(): Promise<void>;
   once(i: number): Promise<CmdResult>;
+  /** `run -d` of a container running `sleep`; removed (untimed) by `removeAll`. */
+  detached(id: string): Promise<CmdResult>;
+  removeAll(): Promise<void>;
+  parSamples: number[];
+  parFailure?: string;
   samples: number[];
   /** Set-up failed, or too many runs did: the leg is not driven any more. */
   failed?: string;
@@ -32,6 +37,9 @@ interface Leg {
   attempts: number;
   skipped?: string;
 }
+
+/** The detached containers' command: long enough to outlive a round of `run -d`. */
+const SLEEP = ['sleep', '300'];
 
 async function must(p: Promise<CmdResult>, what: string): Promise<void> {
   const r = await p;
@@ -68,6 +76,9 @@ export const engineSuite: Suite = {
           await must(run(berth.argv(berthDir, ['pull', ref]), { timeoutMs: 120_000 }), 'berth pull');
         },
         once: () => run(berth.argv(berthDir, ['run', '--rm', '--network', 'none', ref, 'true']), { timeoutMs: 60_000 }),
+        detached: (id) => run(berth.argv(berthDir, ['run', '-d', '--name', id, '--network', 'none', ref, ...SLEEP]), { timeoutMs: 120_000 }),
+        removeAll: () => berth.removeContainers(berthDir),
+        parSamples: [],
       },
       {
         name: 'podman',
@@ -83,6 +94,16 @@ export const engineSuite: Suite = {
             env: pm.env,
             timeoutMs: 60_000,
           }),
+        detached: (id) =>
+          run(['podman', 'run', '-d', '--name', id, '--network=none', `--cgroup-parent=${cgroupParent}`, ref, ...SLEEP], {
+            env: pm.env,
+            timeoutMs: 120_000,
+          }),
+        async removeAll() {
+          const ids = (await run(['podman', 'ps', '-aq'], { env: pm.env, timeoutMs: 30_000 })).stdout.split('\n').filter(Boolean);
+          if (ids.length) await run(['podman', 'rm', '-f', '-t', '0', ...ids], { env: pm.env, timeoutMs: 120_000 });
+        },
+        parSamples: [],
       },
       {
         name: 'ctr',
@@ -95,6 +116,15 @@ export const engineSuite: Suite = {
           await must(run(ctrArgv(cd, ['images', 'pull', '--plain-http', ref]), { timeoutMs: 120_000 }), 'ctr pull');
         },
         once: (i) => run(ctrArgv(cd!, ['run', '--rm', ref, `${runTag()}-${i}`, 'true']), { timeoutMs: 60_000 }),
+        detached: (id) => run(ctrArgv(cd!, ['run', '-d', ref, id, ...SLEEP]), { timeoutMs: 120_000 }),
+        async removeAll() {
+          const tasks = (await run(ctrArgv(cd!, ['tasks', 'list', '--quiet']))).stdout.split('\n').filter(Boolean);
+          await Promise.all(tasks.map((id) => run(ctrArgv(cd!, ['tasks', 'kill', '--signal', 'SIGKILL', id]))));
+          await Promise.all(tasks.map((id) => run(ctrArgv(cd!, ['tasks', 'delete', '--force', id]), { timeoutMs: 60_000 })));
+          const cs = (await run(ctrArgv(cd!, ['containers', 'list', '--quiet']))).stdout.split('\n').filter(Boolean);
+          if (cs.length) await run(ctrArgv(cd!, ['containers', 'delete', ...cs]), { timeoutMs: 60_000 });
+        },
+        parSamples: [],
       },
     ];
     const missing = dockerMissing();
@@ -110,6 +140,12 @@ export const engineSuite: Suite = {
         await must(run(dk.argv(['pull', '--quiet', ref]), { timeoutMs: 120_000 }), 'docker pull');
       },
       once: () => run(dk!.argv(['run', '--rm', '--network', 'none', ref, 'true']), { timeoutMs: 60_000 }),
+      detached: (id) => run(dk!.argv(['run', '-d', '--name', id, '--network', 'none', ref, ...SLEEP]), { timeoutMs: 120_000 }),
+      async removeAll() {
+        const ids = (await run(dk!.argv(['ps', '-aq']), { timeoutMs: 30_000 })).stdout.split('\n').filter(Boolean);
+        if (ids.length) await run(dk!.argv(['rm', '-f', ...ids]), { timeoutMs: 120_000 });
+      },
+      parSamples: [],
     });
     for (const leg of legs) {
       if (leg.skipped) continue;
@@ -140,6 +176,26 @@ export const engineSuite: Suite = {
         } else if (i >= 0) leg.samples.push(r.ms);
       }
     }
+    // N `run -d` at once per engine, one sample = the wall time until all N commands returned
+    // (every container started); the containers are removed untimed after each batch.
+    const n = opts.concurrency;
+    for (let round = 0; round < opts.rounds; round++) {
+      const k = round % Math.max(live.length, 1);
+      for (const leg of [...live.slice(k), ...live.slice(0, k)]) {
+        checkAborted();
+        if (leg.failed || leg.parFailure) continue;
+        const t0 = nowMs();
+        const results = await Promise.all(Array.from({ length: n }, (_, j) => leg.detached(`${runTag()}-d${round}-${j}`)));
+        const ms = nowMs() - t0;
+        const bad = results.filter((r) => r.code !== 0);
+        if (bad.length) {
+          // A batch that did not start all of its containers is no sample; the case is given up.
+          leg.parFailure = `${bad.length} of ${n} failed, first: ${failureLine(bad[0])}`;
+          ctx.log(`engine: ${leg.name}: ${n} run -d at once: ${leg.parFailure}`);
+        } else leg.parSamples.push(ms);
+        await leg.removeAll();
+      }
+    }
     if (cd) await cd.stop();
     if (dk) await dk.stop();
     await pm.cleanup();
@@ -154,6 +210,12 @@ export const engineSuite: Suite = {
         c.rows.push(okRow(leg.name, leg.samples, note ? { note } : {}));
       }
     }
-    return [c];
+    const par = newCase('engine', `${n} run -d at once`, `wall time until all ${n} containers run \`${SLEEP.join(' ')}\``, 'berth');
+    for (const leg of legs) {
+      if (leg.skipped) par.rows.push(skippedRow(leg.name, leg.skipped));
+      else if (leg.parSamples.length === 0) par.rows.push(failedRow(leg.name, leg.failed ?? leg.parFailure ?? 'no sample'));
+      else par.rows.push(okRow(leg.name, leg.parSamples, leg.note ? { note: leg.note } : {}));
+    }
+    return [c, par];
   },
 };
