@@ -15,6 +15,8 @@ import {
   containerUpdate,
   containerWait,
 } from './containers.js';
+import { archiveGet, archiveHead, archivePut } from './archive.js';
+import { execCreate, execInspect, execResize, execStart } from './exec.js';
 import type { Handler } from './http.js';
 import { imageCreate, imageDelete, imageGet, imageHistory, imageInspect, imageList, imageLoad, imagePrune, imagePush, imageTag } from './images.js';
 import { events, info, ping, systemDf, version } from './system.js';
@@ -48,6 +50,13 @@ export const ROUTES: [string, string, Handler][] = [
   ['POST', '/containers/:id/unpause', containerUnpause],
   ['POST', '/containers/:id/update', containerUpdate],
   ['DELETE', '/containers/:id', containerDelete],
+  ['POST', '/containers/:id/exec', execCreate],
+  ['HEAD', '/containers/:id/archive', archiveHead],
+  ['GET', '/containers/:id/archive', archiveGet],
+  ['PUT', '/containers/:id/archive', archivePut],
+  ['POST', '/exec/:id/start', execStart],
+  ['GET', '/exec/:id/json', execInspect],
+  ['POST', '/exec/:id/resize', execResize],
 
   ['GET', '/images/json', imageList],
   ['POST', '/images/create', imageCreate],

@@ -140,3 +140,63 @@ test('daemon restart: containers keep running and are picked up', async () => {
   assert.equal(await e.dockerOk(['logs', name]), 'one');
   await e.dockerOk(['rm', '-f', name]);
 });
+
+test('docker exec: output, exit status, stdin, -d, and -it under a pty', async () => {
+  const e = await ready;
+  const name = `dx-${process.pid}`;
+  await e.dockerOk(['run', '-d', '--name', name, e.image, 'sleep', '300']);
+  try {
+    const r = await e.docker(['exec', name, 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.equal(r.stdout, 'out\n');
+    assert.equal(r.stderr, 'err\n');
+    assert.equal(await e.dockerOk(['exec', '-i', name, 'sh', '-c', 'read x; echo got-$x'], { input: 'abc\n' }), 'got-abc');
+    assert.equal(await e.dockerOk(['exec', '-e', 'A=1', '-w', '/tmp', name, 'sh', '-c', 'echo $A $(pwd)']), '1 /tmp');
+    await e.dockerOk(['exec', '-d', name, 'sh', '-c', 'echo detached > /tmp/d']);
+    let d = '';
+    for (let i = 0; i < 50 && d !== 'detached'; i++) {
+      d = (await e.docker(['exec', name, 'cat', '/tmp/d'])).stdout.trim();
+      if (d !== 'detached') await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(d, 'detached');
+    const p = await execPty(DOCKER, ['exec', '-it', name, 'sh', '-c', 'tty; read x; echo got-$x; exit 5'], { env: e.dockerEnv, input: 'xyz\n', timeoutMs: 30_000 });
+    assert.equal(p.code, 5, p.stdout + p.stderr);
+    assert.match(p.stdout, /\/dev\/pts\/\d+/);
+    assert.match(p.stdout, /got-xyz/);
+    const missing = await e.docker(['exec', 'no-such-container-x', 'true']);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /No such container/);
+  } finally {
+    await e.docker(['rm', '-f', name]);
+  }
+});
+
+test('docker cp both ways: a file, a directory, and a missing path', async () => {
+  const e = await ready;
+  const name = `dcp-${process.pid}`;
+  const { mkdtempSync, writeFileSync, readFileSync, mkdirSync, rmSync, statSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'berth-dcp-'));
+  await e.dockerOk(['run', '-d', '--name', name, e.image, 'sleep', '300']);
+  try {
+    writeFileSync(join(dir, 'in.txt'), 'hello-in\n', { mode: 0o640 });
+    mkdirSync(join(dir, 'tree'));
+    writeFileSync(join(dir, 'tree', 'a'), 'A');
+    await e.dockerOk(['cp', join(dir, 'in.txt'), `${name}:/tmp/`]);
+    await e.dockerOk(['cp', join(dir, 'tree'), `${name}:/tmp/t2`]);
+    assert.equal(await e.dockerOk(['exec', name, 'cat', '/tmp/in.txt', '/tmp/t2/a']), 'hello-in\nA');
+    assert.equal(await e.dockerOk(['exec', name, 'stat', '-c', '%a', '/tmp/in.txt']), '640');
+    await e.dockerOk(['exec', name, 'sh', '-c', 'mkdir -p /o/d && echo out1 > /o/d/f && ln -s f /o/d/l']);
+    await e.dockerOk(['cp', `${name}:/o/d`, join(dir, 'got')]);
+    assert.equal(readFileSync(join(dir, 'got', 'f'), 'utf8'), 'out1\n');
+    await e.dockerOk(['cp', `${name}:/o/d/f`, join(dir, 'single')]);
+    assert.equal(readFileSync(join(dir, 'single'), 'utf8'), 'out1\n');
+    assert.ok(statSync(join(dir, 'got')).isDirectory());
+    const miss = await e.docker(['cp', `${name}:/nope`, join(dir, 'x')]);
+    assert.notEqual(miss.code, 0);
+    assert.match(miss.stderr, /Could not find the file \/nope/);
+  } finally {
+    await e.docker(['rm', '-f', name]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
