@@ -158,6 +158,9 @@ static struct {
   unsigned char *bpf;
   size_t bpf_len;
   unsigned seccomp_flags;
+  char *listener_path;      /* linux.seccomp.listenerPath */
+  char *listener_parts[16]; /* the state JSON, split where the host pid goes */
+  int nlistener_parts;
   int foreground, detach, hooks;
   char *rootdir; /* exec: /proc/PID/root */
 } P;
@@ -419,6 +422,13 @@ static void parse_line(char **a, int n) {
     P.bpf = malloc(l ? l : 1);
     for (size_t i = 0; i < l; i++) P.bpf[i] = (unsigned char)(hexv(a[2][2 * i]) * 16 + hexv(a[2][2 * i + 1]));
     P.bpf_len = l;
+  } else if (!strcmp(op, "SECCOMPLISTENER")) {
+    NEED(2);
+    P.listener_path = a[1];
+    for (int i = 2; i < n; i++) {
+      ROOM(P.nlistener_parts, P.listener_parts);
+      P.listener_parts[P.nlistener_parts++] = a[i];
+    }
   } else if (!strcmp(op, "FOREGROUND")) {
     P.foreground = 1;
   } else if (!strcmp(op, "DETACH")) {
@@ -873,11 +883,68 @@ static int cap_last(void) {
   return v > 0 ? v : 40;
 }
 
+static int g_listener = -1;  /* connected to linux.seccomp.listenerPath (by P, before clone) */
+static char g_hostpid[24];   /* our pid as the runtime's /proc sees it, read before pivot_root */
+
+/* Our host pid: /proc/self of the runtime's procfs, still mounted at /proc before pivot_root
+ * (create) or chroot (exec); getpid() would give our pid in the container's pid namespace. */
+static void read_host_pid(void) {
+  if (!P.listener_path) return;
+  ssize_t n = readlink("/proc/self", g_hostpid, sizeof g_hostpid - 1);
+  if (n <= 0) fail("read the host pid for the seccomp listener (/proc/self)");
+  g_hostpid[n] = 0;
+}
+
+/* runtime-spec config-linux.md "Seccomp": one message on listenerPath whose data is the
+ * container process state and whose SCM_RIGHTS carries the listener fd; then both are closed.
+ * The text is TypeScript's, joined by our host pid: no JSON is built here. */
+static void send_listener(int fd) {
+  size_t len = 0, pl = strlen(g_hostpid);
+  for (int i = 0; i < P.nlistener_parts; i++) len += strlen(P.listener_parts[i]) + pl;
+  char *msg = malloc(len + 1), *o = msg;
+  if (!msg) fail("send the seccomp listener fd to %s", P.listener_path);
+  for (int i = 0; i < P.nlistener_parts; i++) {
+    if (i) o = stpcpy(o, g_hostpid);
+    o = stpcpy(o, P.listener_parts[i]);
+  }
+  len = (size_t)(o - msg);
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  memset(cbuf, 0, sizeof cbuf);
+  struct iovec iov = {.iov_base = msg, .iov_len = len};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  ssize_t w;
+  do w = sendmsg(g_listener, &m, MSG_NOSIGNAL);
+  while (w < 0 && errno == EINTR);
+  if (w < 0) fail("send the seccomp listener fd to %s", P.listener_path);
+  /* a stream socket may take a long state in pieces; the fd went with the first */
+  for (size_t off = (size_t)w; off < len; off += (size_t)w) {
+    do w = send(g_listener, msg + off, len - off, MSG_NOSIGNAL);
+    while (w < 0 && errno == EINTR);
+    if (w < 0) fail("send the seccomp state to %s", P.listener_path);
+  }
+  free(msg);
+  close(fd);
+  close(g_listener);
+  g_listener = -1;
+}
+
 static void do_seccomp(void) {
   struct sock_fprog prog = {.len = (unsigned short)(P.bpf_len / sizeof(struct sock_filter)),
                             .filter = (struct sock_filter *)P.bpf};
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, P.seccomp_flags, &prog) < 0) fail("install seccomp filter");
+  long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, P.seccomp_flags, &prog);
+  if (r < 0) fail("install seccomp filter");
   P.bpf_len = 0;
+  /* with NEW_LISTENER the return value is the listener fd; hand it over at once, so that a
+   * NOTIFY rule on a call we still make before execve reaches an agent that can answer */
+  if (P.seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
+    if (g_listener < 0) fail_errno(EINVAL, "seccomp listener: no listenerPath connection");
+    send_listener((int)r);
+  }
 }
 
 /* The process part, shared by the container init and exec: limits, identity, capabilities. */
@@ -1041,6 +1108,7 @@ __attribute__((noreturn)) static void init_main(void) {
   /* nothing inside may read /proc/<init>/exe or ptrace us before execve (CVE-2019-5736) */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   sync_expect("GO");
+  read_host_pid();
   if (P.newflags & CLONE_NEWUSER) g_in_userns = 1;
   for (int i = 0; i < P.njoin; i++)
     if (P.join[i].type == CLONE_NEWUSER) g_in_userns = 1;
@@ -1288,6 +1356,15 @@ static void join_namespaces(void) {
     }
 }
 
+static int connect_listener(void) {
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  if (strlen(P.listener_path) >= sizeof a.sun_path) fail_errno(ENAMETOOLONG, "connect seccomp listener socket %s", P.listener_path);
+  strcpy(a.sun_path, P.listener_path);
+  if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) < 0) fail("connect seccomp listener socket %s", P.listener_path);
+  return s;
+}
+
 static int connect_console(void) {
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -1302,6 +1379,7 @@ __attribute__((noreturn)) static void outer_create(void) {
   int sp[2];
   join_cgroups();
   if (P.console_socket) g_console = connect_console();
+  if (P.listener_path) g_listener = connect_listener();
   if (P.fifo) {
     unlink(P.fifo);
     if (mkfifo(P.fifo, 0622) < 0 || chmod(P.fifo, 0622) < 0) fail("create exec fifo %s", P.fifo);
@@ -1325,6 +1403,7 @@ __attribute__((noreturn)) static void outer_create(void) {
   g_child = pid;
   close(sp[1]);
   if (g_console >= 0) close(g_console);
+  if (g_listener >= 0) close(g_listener);
   int sync = sp[0];
   leave_cgroups();
   ctl_line("PID %d", pid);
@@ -1412,6 +1491,7 @@ __attribute__((noreturn)) static void outer_exec(void) {
   int sp[2];
   join_cgroups();
   if (P.console_socket) g_console = connect_console();
+  if (P.listener_path) g_listener = connect_listener();
   int rootfd = open(P.rootdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) fail("open container root %s", P.rootdir);
   join_namespaces();
@@ -1430,6 +1510,7 @@ __attribute__((noreturn)) static void outer_exec(void) {
     if (P.ncgleave) sync_expect("GO");
     for (int i = 0; i < P.njoin; i++)
       if (P.join[i].type == CLONE_NEWUSER) g_in_userns = 1;
+    read_host_pid();
     if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0) fail("enter the container root");
     close(rootfd);
     if (P.has_oom) {
@@ -1457,6 +1538,7 @@ __attribute__((noreturn)) static void outer_exec(void) {
     fail_errno(e, "start the process");
   }
   if (g_console >= 0) close(g_console);
+  if (g_listener >= 0) close(g_listener);
   ctl_line("PID %d", pid);
   int master = -1;
   for (;;) {

@@ -29,6 +29,8 @@ export async function execInContainer(rt: RuntimeContext, opts: ContainerExecOpt
   const spec = rt.root.loadSpec(opts.id);
   const started = await execProcess({
     pid: rec.pid,
+    id: opts.id,
+    bundle: rec.bundle,
     spec,
     process: opts.process,
     cgroupProcsFiles: cg.procsFiles(),

@@ -7,7 +7,7 @@
 import { statSync } from 'node:fs';
 import { BerthError } from '../errors/index.js';
 import type { Namespace, NamespaceType, Process, Spec } from '../spec/runtime.js';
-import { seccompFor } from './seccomp-for.js';
+import { listenerStateParts, seccompFor } from './seccomp-for.js';
 import { ownCgroupProcsFiles } from './cgroup-return.js';
 import { HelperSession, helperError, parseLine } from './native.js';
 import { compileExecPlan } from './plan.js';
@@ -25,6 +25,9 @@ export interface ExecOptions {
   /** A compiled seccomp filter for the process (struct sock_filter[]). */
   seccompBpf?: Uint8Array;
   seccompFlags?: number;
+  /** The container's id and bundle, for the seccomp listener's state (linux.seccomp.listenerPath). */
+  id?: string;
+  bundle?: string;
 }
 
 /** /proc/PID/ns/* file names per namespace type. */
@@ -86,6 +89,12 @@ export async function execProcess(opts: ExecOptions): Promise<{ pid: number; wai
     detach: opts.detach,
     seccompBpf: seccomp?.bpf,
     seccompFlags: seccomp?.flags,
+    seccompListener: seccomp?.listenerPath
+      ? {
+          path: seccomp.listenerPath,
+          parts: listenerStateParts(opts.spec, { id: opts.id ?? '', bundle: opts.bundle ?? '', status: 'running', initPid: opts.pid }),
+        }
+      : undefined,
   });
   const h = new HelperSession(ops, opts.preserveFds);
   let pid = 0;

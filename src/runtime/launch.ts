@@ -7,7 +7,7 @@ import { closeSync, openSync, readFileSync, readSync, unlinkSync, constants as f
 import { join } from 'node:path';
 import { BerthError, toBerthError, withCleanupError } from '../errors/index.js';
 import type { Spec } from '../spec/runtime.js';
-import { seccompFor } from './seccomp-for.js';
+import { listenerStateParts, seccompFor } from './seccomp-for.js';
 import { ownCgroupProcsFiles } from './cgroup-return.js';
 import { HelperSession, helperError, parseLine } from './native.js';
 import { compileLaunchPlan, type HostCgroupMount } from './plan.js';
@@ -96,6 +96,9 @@ export async function launchContainer(opts: LaunchOptions): Promise<Launched> {
     hostCgroups: needCgroups ? readHostCgroupMounts() : [],
     seccompBpf: seccomp?.bpf,
     seccompFlags: seccomp?.flags,
+    seccompListener: seccomp?.listenerPath
+      ? { path: seccomp.listenerPath, parts: listenerStateParts(spec, { id: opts.id, bundle: opts.bundle, status: 'creating' }) }
+      : undefined,
   });
   const h = new HelperSession(ops, opts.preserveFds);
   try {

@@ -40,6 +40,7 @@ export interface LaunchPlanInput {
   /** A compiled seccomp filter: struct sock_filter[] bytes. */
   seccompBpf?: Uint8Array;
   seccompFlags?: number;
+  seccompListener?: SeccompListener;
 }
 
 // mount(2) flags, from <linux/mount.h>.
@@ -262,10 +263,19 @@ export function processOps(proc: Process): PlanOp[] {
   return ops;
 }
 
-function seccompOps(bpf: Uint8Array | undefined, flags = 0): PlanOp[] {
+function seccompOps(bpf: Uint8Array | undefined, flags = 0, listener?: SeccompListener): PlanOp[] {
   if (!bpf || bpf.length === 0) return [];
   if (bpf.length % 8 !== 0) throw new BerthError('INTERNAL', 'seccomp: BPF program length is not a multiple of 8');
-  return [['SECCOMP', flags, Buffer.from(bpf).toString('hex')]];
+  const ops: PlanOp[] = [['SECCOMP', flags, Buffer.from(bpf).toString('hex')]];
+  // The helper connects to path before pivot_root and sends parts joined by its host pid.
+  if (listener) ops.push(['SECCOMPLISTENER', listener.path, ...listener.parts]);
+  return ops;
+}
+
+/** linux.seccomp.listenerPath and the state JSON split where the process's host pid goes. */
+export interface SeccompListener {
+  path: string;
+  parts: string[];
 }
 
 function resolveSource(m: Mount, bundle: string): string {
@@ -393,7 +403,7 @@ export function compileLaunchPlan(input: LaunchPlanInput): PlanOp[] {
   if (input.foreground) ops.push(['FOREGROUND']);
   if (input.hooks) ops.push(['HOOKS']);
   ops.push(...processOps(proc));
-  ops.push(...seccompOps(input.seccompBpf, input.seccompFlags));
+  ops.push(...seccompOps(input.seccompBpf, input.seccompFlags, input.seccompListener));
   return ops;
 }
 
@@ -410,6 +420,7 @@ export interface ExecPlanInput {
   detach: boolean;
   seccompBpf?: Uint8Array;
   seccompFlags?: number;
+  seccompListener?: SeccompListener;
 }
 
 /** Compile the plan that runs one more process inside a running container. */
@@ -423,7 +434,7 @@ export function compileExecPlan(input: ExecPlanInput): PlanOp[] {
   ops.push(['PRESERVEFDS', input.preserveFds ?? 0]);
   if (input.detach) ops.push(['DETACH']);
   ops.push(...processOps(input.process));
-  ops.push(...seccompOps(input.seccompBpf, input.seccompFlags));
+  ops.push(...seccompOps(input.seccompBpf, input.seccompFlags, input.seccompListener));
   return ops;
 }
 

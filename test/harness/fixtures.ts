@@ -18,12 +18,13 @@ export function repoRoot(): string {
   return dir;
 }
 
-export type FixtureName = 'checker' | 'console-recv';
+export type FixtureName = 'checker' | 'console-recv' | 'seccomp-agent';
 
 const flags: Record<FixtureName, string[]> = {
   // Static: it runs inside a busybox rootfs that has no libc.
   checker: ['-static', '-O2', '-Wall'],
   'console-recv': ['-O2', '-Wall'],
+  'seccomp-agent': ['-O2', '-Wall'],
 };
 
 /** Path of the built fixture, compiling it with gcc if missing or stale. */
