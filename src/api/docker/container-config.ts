@@ -174,6 +174,17 @@ export function runConfigFromBody(body: Obj, opts: { name?: string; hasNetwork: 
   let networkMode = str(hc, 'NetworkMode', h);
   // without CNI wired in, "default" (docker's bridge) runs with its own namespace and only lo
   if (!opts.hasNetwork && (!networkMode || networkMode === 'default' || networkMode === 'bridge')) networkMode = undefined;
+  // PortBindings {"80/tcp": [{HostIp, HostPort}]} as -p specs ([hostip:][hostport:]port/proto)
+  const publish: string[] = [];
+  const pb = obj(hc, 'PortBindings', h) ?? {};
+  for (const [port, binds] of Object.entries(pb)) {
+    for (const bnd of Array.isArray(binds) && binds.length ? (binds as Obj[]) : [{}]) {
+      const ip = typeof bnd.HostIp === 'string' ? bnd.HostIp : '';
+      const hp = typeof bnd.HostPort === 'string' ? bnd.HostPort : '';
+      publish.push(ip ? `${ip}:${hp}:${port}` : hp ? `${hp}:${port}` : port);
+    }
+  }
+  const exposed = Object.keys(obj(body, 'ExposedPorts', w) ?? {});
   const env = strs(body, 'Env', w);
   const entrypoint = strs(body, 'Entrypoint', w);
   const cmd = strs(body, 'Cmd', w);
@@ -222,6 +233,9 @@ export function runConfigFromBody(body: Obj, opts: { name?: string; hasNetwork: 
     ...(sysctls && Object.keys(sysctls).length ? { sysctls } : {}),
     ...(num(hc, 'OomScoreAdj', h) ? { oomScoreAdj: num(hc, 'OomScoreAdj', h)! } : {}),
     ...(networkMode ? { networkMode } : {}),
+    ...(publish.length ? { publish } : {}),
+    ...(bool(hc, 'PublishAllPorts', h) ? { publishAll: true } : {}),
+    ...(exposed.length ? { exposedPorts: exposed } : {}),
     ...(restart ? { restart } : {}),
     ...(bool(hc, 'AutoRemove', h) ? { autoRemove: true } : {}),
     ...(typeof logCfg['max-size'] === 'string' ? { logMaxSize: parseSize(logCfg['max-size']) } : {}),

@@ -21,6 +21,7 @@ import {
 } from '../../engine/index.js';
 import { runConfigFromBody } from './container-config.js';
 import { checkFields, qbool, qfilters, qint, readJson, res, sendEmpty, sendJson, unixSeconds, type Ctx } from './http.js';
+import { networkSettings, portSummary } from './networks.js';
 import type { DaemonState } from './state.js';
 
 const LIVE = new Set(['running', 'paused', 'restarting']);
@@ -60,12 +61,12 @@ function summary(engine: Engine, rec: ContainerRecord) {
     ImageID: rec.imageId,
     Command: argv.join(' '),
     Created: unixSeconds(rec.created),
-    Ports: [],
+    Ports: portSummary(engine, rec),
     Labels: rec.labels,
     State: rec.state.status,
     Status: statusText(rec),
     HostConfig: { NetworkMode: v.HostConfig.NetworkMode },
-    NetworkSettings: v.NetworkSettings,
+    NetworkSettings: { Networks: networkSettings(engine, rec).Networks },
     Mounts: v.Mounts,
   };
 }
@@ -91,6 +92,7 @@ export function containerInspect(ctx: Ctx): void {
     AppArmorProfile: '',
     ExecIDs: null,
     GraphDriver: { Name: ctx.engine.snapshotter.name, Data: null },
+    NetworkSettings: { ...(v.NetworkSettings as Record<string, unknown>), ...networkSettings(ctx.engine, rec) },
   });
 }
 

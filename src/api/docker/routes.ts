@@ -16,6 +16,8 @@ import {
   containerWait,
 } from './containers.js';
 import { archiveGet, archiveHead, archivePut } from './archive.js';
+import { commitRoute, containerChangesRoute, containerStats, containerTop } from './inspect-ops.js';
+import { networkConnect, networkCreate, networkDelete, networkDisconnect, networkInspect, networkList, networkPrune } from './networks.js';
 import { execCreate, execInspect, execResize, execStart } from './exec.js';
 import type { Handler } from './http.js';
 import { imageCreate, imageDelete, imageGet, imageHistory, imageInspect, imageList, imageLoad, imagePrune, imagePush, imageTag } from './images.js';
@@ -51,6 +53,10 @@ export const ROUTES: [string, string, Handler][] = [
   ['POST', '/containers/:id/update', containerUpdate],
   ['DELETE', '/containers/:id', containerDelete],
   ['POST', '/containers/:id/exec', execCreate],
+  ['GET', '/containers/:id/top', containerTop],
+  ['GET', '/containers/:id/stats', containerStats],
+  ['GET', '/containers/:id/changes', containerChangesRoute],
+  ['POST', '/commit', commitRoute],
   ['HEAD', '/containers/:id/archive', archiveHead],
   ['GET', '/containers/:id/archive', archiveGet],
   ['PUT', '/containers/:id/archive', archivePut],
@@ -69,6 +75,14 @@ export const ROUTES: [string, string, Handler][] = [
   ['POST', '/images/*name/tag', imageTag],
   ['POST', '/images/*name/push', imagePush],
   ['DELETE', '/images/*name', imageDelete],
+
+  ['GET', '/networks', networkList],
+  ['POST', '/networks/create', networkCreate],
+  ['POST', '/networks/prune', networkPrune],
+  ['GET', '/networks/:id', networkInspect],
+  ['DELETE', '/networks/:id', networkDelete],
+  ['POST', '/networks/:id/connect', networkConnect],
+  ['POST', '/networks/:id/disconnect', networkDisconnect],
 
   ['GET', '/volumes', volumeList],
   ['POST', '/volumes/create', volumeCreate],

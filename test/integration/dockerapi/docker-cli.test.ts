@@ -200,3 +200,90 @@ test('docker cp both ways: a file, a directory, and a missing path', async () =>
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('docker top, stats (one sample and streamed), diff, commit', async () => {
+  const e = await ready;
+  const name = `dops-${process.pid}`;
+  const tag = `berth-commit-${process.pid}:v1`;
+  await e.dockerOk(['run', '-d', '--name', name, e.image, 'sh', '-c', 'echo committed > /made; rm /etc/motd 2>/dev/null; exec sleep 300']);
+  try {
+    const top = await e.dockerOk(['top', name]);
+    assert.match(top, /PID/);
+    assert.match(top, /sleep 300/);
+    const st = await e.dockerOk(['stats', '--no-stream', '--format', '{{.Name}}|{{.MemUsage}}|{{.PIDs}}', name]);
+    const [n, mem, pids] = st.split('|');
+    assert.equal(n, name);
+    assert.match(mem!, /[0-9.]+[KMG]i?B \/ /);
+    assert.equal(pids, '1');
+    const { exec } = await import('../../harness/index.js');
+    const streamed = await exec('curl', ['-s', '--max-time', '2.6', '--unix-socket', e.daemon.socket, `http://x/containers/${name}/stats`], { timeoutMs: 10_000 });
+    const lines = streamed.stdout.trim().split('\n');
+    assert.ok(lines.length >= 2, streamed.stdout);
+    const second = JSON.parse(lines[1]!) as { cpu_stats: { cpu_usage: { total_usage: number } }; precpu_stats: { cpu_usage: { total_usage: number } }; pids_stats: { current: number } };
+    assert.ok(second.precpu_stats.cpu_usage.total_usage > 0);
+    assert.equal(second.pids_stats.current, 1);
+    let diff = '';
+    for (let i = 0; i < 50 && !/A \/made/.test(diff); i++) {
+      diff = await e.dockerOk(['diff', name]);
+      if (!/A \/made/.test(diff)) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.match(diff, /^A \/made$/m);
+    const id = await e.dockerOk(['commit', name, tag]);
+    assert.match(id, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(await e.dockerOk(['run', '--rm', tag, 'cat', '/made']), 'committed');
+    await e.dockerOk(['rmi', tag]);
+  } finally {
+    await e.docker(['rm', '-f', name]);
+  }
+});
+
+test('docker network create/ls/inspect/connect/disconnect/rm/prune; run -p 127.0.0.1::80 publishes', async () => {
+  const e = await ready;
+  const net = `dnet-${process.pid}`;
+  const web = `dweb-${process.pid}`;
+  const other = `doth-${process.pid}`;
+  try {
+    const id = await e.dockerOk(['network', 'create', '--label', 'berth.test=1', net]);
+    assert.match(id, /^[0-9a-f]{64}$/);
+    assert.ok((await e.dockerOk(['network', 'ls', '--format', '{{.Name}}'])).split('\n').includes(net));
+    assert.equal(await e.dockerOk(['network', 'ls', '-q', '--filter', 'label=berth.test=1', '--no-trunc']), id);
+    const [info] = JSON.parse(await e.dockerOk(['network', 'inspect', net])) as { Id: string; Driver: string; IPAM: { Config: { Subnet: string }[] } }[];
+    assert.equal(info!.Id, id);
+    assert.equal(info!.Driver, 'bridge');
+    assert.match(info!.IPAM.Config[0]!.Subnet, /^\d+\.\d+\.\d+\.\d+\/\d+$/);
+
+    await e.dockerOk(['run', '-d', '--name', web, '-p', '127.0.0.1::80', e.image, 'sh', '-c', 'echo hello-from-docker-api > /tmp/index.html; exec httpd -f -p 80 -h /tmp']);
+    const port = await e.dockerOk(['port', web, '80/tcp']);
+    const m = /^127\.0\.0\.1:(\d+)$/.exec(port);
+    assert.ok(m, port);
+    const { exec } = await import('../../harness/index.js');
+    let body = '';
+    for (let i = 0; i < 50 && !body.includes('hello'); i++) {
+      body = (await exec('curl', ['-s', '--max-time', '2', `http://127.0.0.1:${m[1]}/index.html`], { timeoutMs: 5000 })).stdout;
+      if (!body.includes('hello')) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(body, 'hello-from-docker-api\n');
+
+    await e.dockerOk(['run', '-d', '--name', other, '--network', net, e.image, 'sleep', '300']);
+    await e.dockerOk(['network', 'connect', net, web]);
+    const nets = JSON.parse(await e.dockerOk(['inspect', '--format', '{{json .NetworkSettings.Networks}}', web])) as Record<string, { IPAddress: string }>;
+    assert.deepEqual(Object.keys(nets).sort(), ['bridge', net].sort());
+    // the other container reaches web by its address on the user network
+    const got = await e.dockerOk(['exec', other, 'wget', '-qO-', `http://${nets[net]!.IPAddress}/index.html`]);
+    assert.equal(got, 'hello-from-docker-api');
+    await e.dockerOk(['network', 'disconnect', net, web]);
+    const after = JSON.parse(await e.dockerOk(['inspect', '--format', '{{json .NetworkSettings.Networks}}', web])) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(after), ['bridge']);
+    const busy = await e.docker(['network', 'rm', net]);
+    assert.notEqual(busy.code, 0, 'a network in use cannot be removed');
+    await e.dockerOk(['rm', '-f', other]);
+    await e.dockerOk(['network', 'rm', net]);
+    assert.ok(!(await e.dockerOk(['network', 'ls', '--format', '{{.Name}}'])).split('\n').includes(net));
+    await e.dockerOk(['network', 'create', `${net}-p`]);
+    assert.match(await e.dockerOk(['network', 'prune', '-f']), new RegExp(`${net}-p`));
+  } finally {
+    await e.docker(['rm', '-f', web, other]);
+    await e.docker(['network', 'rm', net, `${net}-p`]);
+    await e.docker(['network', 'prune', '-f']);
+  }
+});
