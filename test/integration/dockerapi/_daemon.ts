@@ -71,7 +71,14 @@ export function dockerEnv(name: string): { ready: Promise<DockerEnv> } {
     const start = async () => (holder.daemon = await startDaemon(e, socket));
     await start();
     // registered after the engine env's cleanups, so it runs first: no request in flight while containers go
-    scope.defer('stop daemon', () => holder.daemon?.stop());
+    // then the containers (their CNI DEL) and every network: the daemon's runs make the default
+    // bridge, a host interface that outlives the root dir
+    scope.defer('stop daemon, remove containers and networks', async () => {
+      await holder.daemon?.stop();
+      const ids = (await e.berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
+      if (ids.length) await e.berth(['rm', '-f', '-v', ...ids]);
+      await e.berth(['network', 'prune', '-f']);
+    });
     const docker = (args: string[], opts: ExecOptions = {}) => exec(DOCKER, args, { timeoutMs: 60_000, env, ...opts });
     const dockerOk = async (args: string[], opts: ExecOptions = {}) => {
       const r = await docker(args, opts);
