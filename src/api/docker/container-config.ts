@@ -174,13 +174,16 @@ export function runConfigFromBody(body: Obj, opts: { name?: string; hasNetwork: 
   let networkMode = str(hc, 'NetworkMode', h);
   // without CNI wired in, "default" (docker's bridge) runs with its own namespace and only lo
   if (!opts.hasNetwork && (!networkMode || networkMode === 'default' || networkMode === 'bridge')) networkMode = undefined;
+  // dockerd's default when the client sends none (dockerode, testcontainers): the bridge
+  else if (opts.hasNetwork && !networkMode) networkMode = 'default';
   // PortBindings {"80/tcp": [{HostIp, HostPort}]} as -p specs ([hostip:][hostport:]port/proto)
   const publish: string[] = [];
   const pb = obj(hc, 'PortBindings', h) ?? {};
   for (const [port, binds] of Object.entries(pb)) {
     for (const bnd of Array.isArray(binds) && binds.length ? (binds as Obj[]) : [{}]) {
       const ip = typeof bnd.HostIp === 'string' ? bnd.HostIp : '';
-      const hp = typeof bnd.HostPort === 'string' ? bnd.HostPort : '';
+      // HostPort "0" (testcontainers) means a random port, as an empty one
+      const hp = typeof bnd.HostPort === 'string' && bnd.HostPort !== '0' ? bnd.HostPort : '';
       publish.push(ip ? `${ip}:${hp}:${port}` : hp ? `${hp}:${port}` : port);
     }
   }

@@ -137,9 +137,23 @@ export async function execStart(ctx: Ctx): Promise<void> {
   try {
     session = await execContainer(ctx.engine, e.containerId, opts);
   } catch (err) {
+    // dockerd answers the start and reports a command that cannot run in the stream, with
+    // exit code 127 (not found) or 126 (not executable): clients read it from inspect
     e.running = false;
-    e.exitCode = 126;
-    throw err;
+    e.exitCode = err instanceof BerthError && err.code === 'NOT_FOUND' ? 127 : 126;
+    if (detach) throw err;
+    const msg = Buffer.from(`OCI runtime exec failed: ${(err as Error).message}\r\n`);
+    const ct = opts.tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
+    if (ctx.socket) {
+      ctx.socket.on('error', () => {});
+      ctx.socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${ct}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+      ctx.socket.end(opts.tty ? msg : frame('stderr', msg));
+    } else {
+      const r = res(ctx);
+      r.writeHead(200, { 'Content-Type': ct });
+      r.end(opts.tty ? msg : frame('stderr', msg));
+    }
+    return;
   }
   e.pid = session.pid;
   const stateDir = session.stateDir;

@@ -163,6 +163,8 @@ test('docker exec: output, exit status, stdin, -d, and -it under a pty', async (
     assert.equal(p.code, 5, p.stdout + p.stderr);
     assert.match(p.stdout, /\/dev\/pts\/\d+/);
     assert.match(p.stdout, /got-xyz/);
+    const notFound = await e.docker(['exec', name, '/no/such/binary']);
+    assert.equal(notFound.code, 127, notFound.stderr);
     const missing = await e.docker(['exec', 'no-such-container-x', 'true']);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /No such container/);
