@@ -19,8 +19,9 @@ import { pullSuite } from './suites/pull.js';
 import { engineSuite } from './suites/engine.js';
 import { hardeningSuite } from './suites/hardening.js';
 import { networkSuite } from './suites/network.js';
+import { dockerapiSuite } from './suites/dockerapi.js';
 
-const SUITES: Suite[] = [runtimeSuite, pullSuite, engineSuite, hardeningSuite, networkSuite];
+const SUITES: Suite[] = [runtimeSuite, pullSuite, engineSuite, hardeningSuite, networkSuite, dockerapiSuite];
 
 const USAGE = `usage: npm run bench -- [SUITE...] [options]
 
