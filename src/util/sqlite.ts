@@ -18,12 +18,28 @@ export function openDatabase(path: string): Db {
   if (known) return known;
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new Database(path, { timeout: 10_000 });
-  db.pragma('journal_mode = WAL');
+  // Two processes opening a new file at once: switching it to WAL needs the file to itself and
+  // can answer SQLITE_BUSY without waiting, so retry for a bounded time.
+  busyRetry(() => db.pragma('journal_mode = WAL'));
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
-  db.exec('CREATE TABLE IF NOT EXISTS schema_versions (module TEXT PRIMARY KEY, version INTEGER NOT NULL)');
+  busyRetry(() => db.exec('CREATE TABLE IF NOT EXISTS schema_versions (module TEXT PRIMARY KEY, version INTEGER NOT NULL)'));
   open.set(path, db);
   return db;
+}
+
+function busyRetry<T>(fn: () => T): T {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      if (!code.startsWith('SQLITE_BUSY') && !code.startsWith('SQLITE_LOCKED')) throw err;
+      if (Date.now() > deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
 }
 
 /**
@@ -34,7 +50,7 @@ export function migrate(db: Db, module: string, migrations: string[]): void {
   // Already current (every command after the first): one read, no write lock taken.
   const now = db.prepare('SELECT version FROM schema_versions WHERE module = ?').get(module) as { version: number } | undefined;
   if (now?.version === migrations.length) return;
-  db.transaction(() => {
+  busyRetry(() => db.transaction(() => {
     const row = db.prepare('SELECT version FROM schema_versions WHERE module = ?').get(module) as
       | { version: number }
       | undefined;
@@ -43,7 +59,7 @@ export function migrate(db: Db, module: string, migrations: string[]): void {
     if (from !== migrations.length) {
       db.prepare('INSERT INTO schema_versions (module, version) VALUES (?, ?) ON CONFLICT(module) DO UPDATE SET version = excluded.version').run(module, migrations.length);
     }
-  }).immediate();
+  }).immediate());
 }
 
 /** Run fn in a BEGIN IMMEDIATE transaction: takes the write lock up front, so no upgrade deadlocks. */
