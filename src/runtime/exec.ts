@@ -9,7 +9,7 @@ import { BerthError } from '../errors/index.js';
 import type { Namespace, NamespaceType, Process, Spec } from '../spec/runtime.js';
 import { listenerStateParts, seccompFor } from './seccomp-for.js';
 import { ownCgroupProcsFiles } from './cgroup-return.js';
-import { HelperSession, helperError, parseLine } from './native.js';
+import { HelperSession, exitStatusWaiter, helperError, parseLine } from './native.js';
 import { compileExecPlan } from './plan.js';
 
 export interface ExecOptions {
@@ -121,22 +121,6 @@ export async function execProcess(opts: ExecOptions): Promise<{ pid: number; wai
     h.close();
     return { pid };
   }
-  let status: Promise<number> | undefined;
-  const wait = () =>
-    (status ??= (async () => {
-      for (;;) {
-        const line = await h.next();
-        if (line === null) {
-          const st = await h.exited();
-          throw new BerthError('INTERNAL', `berth-init exited (status ${st}) without the process's exit status`);
-        }
-        const [op, arg] = parseLine(line);
-        if (op === 'EXIT') {
-          await h.exited();
-          h.close();
-          return Number(arg);
-        }
-      }
-    })());
+  const wait = exitStatusWaiter(h, 'process');
   return { pid, wait };
 }

@@ -9,7 +9,7 @@ import { BerthError, toBerthError, withCleanupError } from '../errors/index.js';
 import type { Spec } from '../spec/runtime.js';
 import { listenerStateParts, seccompFor } from './seccomp-for.js';
 import { ownCgroupProcsFiles } from './cgroup-return.js';
-import { HelperSession, helperError, parseLine } from './native.js';
+import { HelperSession, exitStatusWaiter, helperError, parseLine } from './native.js';
 import { compileLaunchPlan, type HostCgroupMount } from './plan.js';
 
 export interface LaunchOptions {
@@ -154,23 +154,7 @@ async function drive(h: HelperSession, opts: LaunchOptions): Promise<Launched> {
     if (status !== 0) throw new BerthError('INTERNAL', `berth-init exited with status ${status} after create`);
     return { pid };
   }
-  let exitStatus: Promise<number> | undefined;
-  const wait = () =>
-    (exitStatus ??= (async () => {
-      for (;;) {
-        const line = await h.next();
-        if (line === null) {
-          const st = await h.exited();
-          throw new BerthError('INTERNAL', `berth-init exited (status ${st}) without the container's exit status`);
-        }
-        const [op, arg] = parseLine(line);
-        if (op === 'EXIT') {
-          await h.exited();
-          h.close();
-          return Number(arg);
-        }
-      }
-    })());
+  const wait = exitStatusWaiter(h, 'container');
   return { pid, wait };
 }
 

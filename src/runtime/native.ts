@@ -180,3 +180,27 @@ export function parseLine(line: string): [string, ...string[]] {
   const [op, ...args] = line.split(' ');
   return [op, ...args.map(decodeArg)];
 }
+
+/**
+ * `wait()` for a helper that stays the process's parent (foreground run, waited exec): reads
+ * until EXIT, then reaps the helper. Memoised, so several callers share one read loop.
+ */
+export function exitStatusWaiter(h: HelperSession, what: string): () => Promise<number> {
+  let status: Promise<number> | undefined;
+  return () =>
+    (status ??= (async () => {
+      for (;;) {
+        const line = await h.next();
+        if (line === null) {
+          const st = await h.exited();
+          throw new BerthError('INTERNAL', `berth-init exited (status ${st}) without the ${what}'s exit status`);
+        }
+        const [op, arg] = parseLine(line);
+        if (op === 'EXIT') {
+          await h.exited();
+          h.close();
+          return Number(arg);
+        }
+      }
+    })());
+}
