@@ -8,6 +8,7 @@ import { writeAll } from './output.js';
 import { EXIT_CODES, formatError, toBerthError } from '../../errors/index.js';
 import type { CliContext } from './context.js';
 import { COMMANDS } from './commands.js';
+import { packageVersion } from './version.js';
 
 export async function main(argv: string[]): Promise<number> {
   const ctx: CliContext = {
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--root <dir>', 'persistent state directory (images, snapshots, metadata)')
     .option('--state <dir>', 'per-boot state directory (running containers, sockets)')
     .option('-D, --debug', 'print debug information')
+    .version(`berth version ${packageVersion()}`, '-v, --version', 'print the version and quit')
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s) })

@@ -1,14 +1,20 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { arch, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { RegisterCommand } from './commands.js';
 
-function packageVersion(): string {
-  try {
-    const url = new URL('../../package.json', import.meta.url);
-    return (JSON.parse(readFileSync(url, 'utf8')) as { version?: string }).version ?? 'dev';
-  } catch {
-    return 'dev';
+/** package.json's version: the first package.json above this file (the bundle in dist/bin or the compiled tree in dist/src). */
+export function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'berth') return pkg.version ?? 'dev';
+    } catch {
+      // not here: look one level up
+    }
+    if (dirname(dir) === dir) return 'dev';
   }
 }
 

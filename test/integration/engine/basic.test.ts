@@ -10,6 +10,13 @@ test('setup', async () => {
   e = await ready;
 });
 
+test('--version and -v print the version that `version` reports', async () => {
+  const v = JSON.parse(await e.ok(['version', '--format', 'json'])) as { Version: string };
+  assert.match(v.Version, /^\d+\.\d+\.\d+/);
+  assert.equal(await e.ok(['--version']), `berth version ${v.Version}`);
+  assert.equal(await e.ok(['-v']), `berth version ${v.Version}`);
+});
+
 test('run --rm prints the output and exits 0, leaving nothing', async () => {
   const r = await e.berth(['run', '--rm', e.image, 'echo', 'hi']);
   assert.equal(r.code, 0, r.stderr);
