@@ -13,6 +13,8 @@ export interface MountRequest {
   tmpfsMode?: number;
   /** bind propagation: private, rprivate, shared, rshared, slave, rslave. */
   propagation?: string;
+  /** volume: do not copy the image's files at the target into an empty volume (docker's nocopy). */
+  noCopy?: boolean;
 }
 
 export interface DeviceRequest {

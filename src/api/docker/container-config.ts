@@ -93,6 +93,7 @@ function parseBind(b: string): MountRequest {
     target,
     ...(o.includes('ro') ? { readOnly: true } : {}),
     ...(propagation ? { propagation } : {}),
+    ...(o.includes('nocopy') ? { noCopy: true } : {}),
   };
 }
 
@@ -105,6 +106,7 @@ function parseMount(m: Obj): MountRequest {
   const source = str(m, 'Source', what);
   const bo = obj(m, 'BindOptions', what);
   const to = obj(m, 'TmpfsOptions', what);
+  const vo = obj(m, 'VolumeOptions', what);
   const propagation = bo ? str(bo, 'Propagation', what) : undefined;
   const size = to ? num(to, 'SizeBytes', what) : undefined;
   const mode = to ? num(to, 'Mode', what) : undefined;
@@ -116,6 +118,7 @@ function parseMount(m: Obj): MountRequest {
     ...(propagation ? { propagation } : {}),
     ...(size ? { tmpfsSize: size } : {}),
     ...(mode ? { tmpfsMode: mode } : {}),
+    ...(vo && bool(vo, 'NoCopy', what) ? { noCopy: true } : {}),
   };
 }
 

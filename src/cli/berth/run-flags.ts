@@ -169,11 +169,12 @@ export function parseVolume(spec: string): MountRequest {
   }
   const readOnly = o.includes('ro');
   const propagation = o.find((x) => /^r?(private|shared|slave)$/.test(x));
-  if (src === undefined) return { type: 'volume', target: dst, readOnly };
+  const noCopy = o.includes('nocopy') ? { noCopy: true } : {};
+  if (src === undefined) return { type: 'volume', target: dst, readOnly, ...noCopy };
   if (src.startsWith('/') || src.startsWith('.')) {
     return { type: 'bind', source: resolve(src), target: dst, readOnly, ...(propagation ? { propagation } : {}) };
   }
-  return { type: 'volume', source: src, target: dst, readOnly };
+  return { type: 'volume', source: src, target: dst, readOnly, ...noCopy };
 }
 
 /** --mount type=...,source=...,target=...,readonly,tmpfs-size=...,tmpfs-mode=...,bind-propagation=... */
@@ -197,6 +198,8 @@ export function parseMount(spec: string): MountRequest {
     if (p) m.propagation = p;
   } else if (type === 'volume') {
     if (source) m.source = source;
+    const nc = kv.get('volume-nocopy');
+    if (nc === 'true' || nc === '1') m.noCopy = true;
   } else {
     if (source) throw new BerthError('INVALID_ARGUMENT', `invalid --mount ${JSON.stringify(spec)}: tmpfs takes no source`);
     const size = kv.get('tmpfs-size');

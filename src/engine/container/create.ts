@@ -18,6 +18,7 @@ import { parseUsernsMode, shiftOwnership, type IdRange } from '../userns.js';
 import { effectiveHealthcheck } from './health.js';
 import { hostHardLimits, hostsFile, readHostFile, statDevice, thermalThrottlePaths } from './host-files.js';
 import { getImage, type GetImageOptions } from './image.js';
+import { copyUpImageContent } from '../volumes/copy-up.js';
 import { initBinary } from './init-binary.js';
 import { parseRestartPolicy } from './restart-policy.js';
 import { refreshContainer } from './status.js';
@@ -135,7 +136,7 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
     }
 
     const user = resolveUser(paths.rootfs, config.user || imageConfig.User, config.groupAdd);
-    const volumePaths = resolveVolumes(engine, id, config, imageConfig, undo);
+    const volumePaths = await resolveVolumes(engine, id, config, imageConfig, paths.rootfs, undo);
     const joinNamespaces: Namespace[] = [];
     if (net.kind === 'container') {
       const other = refreshContainer(engine, engine.containers.find(net.ref));
@@ -223,9 +224,10 @@ function addEtcFiles(spec: Spec, dir: string, config: RunConfig, net: string): v
 
 /**
  * Named volumes (created on first use, as docker does), anonymous ones for `-v /path` and for
- * the image's VOLUMEs not covered by a mount; each referenced by this container.
+ * the image's VOLUMEs not covered by a mount; each referenced by this container, and filled
+ * from the image when it is empty (copyUpImageContent).
  */
-function resolveVolumes(engine: Engine, id: string, config: RunConfig, image: ImageConfigView, undo: Undo): Record<string, string> {
+async function resolveVolumes(engine: Engine, id: string, config: RunConfig, image: ImageConfigView, rootfs: string, undo: Undo): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const mounts = config.mounts ?? [];
   const targets = new Set(mounts.map((m) => m.target.replace(/\/+$/, '') || '/'));
@@ -247,6 +249,7 @@ function resolveVolumes(engine: Engine, id: string, config: RunConfig, image: Im
     m.source = vol.name;
     engine.volumes.reference(vol.name, id);
     out[vol.name] = vol.mountpoint;
+    if (!m.noCopy && (await copyUpImageContent(rootfs, m.target, vol.mountpoint))) mark(`create: image files copied into volume ${vol.name}`);
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // berth run's flag groups, checked from inside the container: env, workdir, user, hostname,
 // volumes and binds, read-only root, tmpfs, limits (memory/OOM, pids), capabilities.
 import assert from 'node:assert/strict';
-import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { engineEnv, leftovers, type EngineEnv } from './_env.js';
@@ -57,6 +57,31 @@ test('named volume survives its container; bind mounts rw and ro; -v with a miss
   assert.equal((await e.ok(['volume', 'ls', '-q'])).split('\n').filter(Boolean).length, 1);
   await e.ok(['rm', '-v', 'anon']);
   assert.equal(await e.ok(['volume', 'ls', '-q']), '');
+  assert.deepEqual(leftovers(e), []);
+});
+
+test('an empty volume gets the image\'s files at its target (owner and mode too); nocopy and a non-empty volume do not', async () => {
+  // the image has /etc/passwd and /etc/group: the new volume starts with them
+  assert.match(await e.ok(['run', '--rm', '-v', 'seeded:/etc', e.image, 'cat', '/etc/passwd']), /^root:x:0:0:/);
+  const mp = async (name: string): Promise<string> => JSON.parse(await e.ok(['volume', 'inspect', name]))[0].Mountpoint;
+  const seeded = await mp('seeded');
+  assert.match(readFileSync(join(seeded, 'passwd'), 'utf8'), /^root:x:0:0:/);
+  // the image's /tmp is empty and 1777: the volume's root takes that mode (a new one is 755)
+  await e.ok(['run', '--rm', '-v', 'sticky:/tmp', e.image, 'true']);
+  assert.equal((statSync(await mp('sticky')).mode & 0o7777).toString(8), '1777');
+  // a volume that holds something is left as it is
+  rmSync(join(seeded, 'passwd'));
+  writeFileSync(join(seeded, 'mine'), 'x');
+  await e.ok(['run', '--rm', '-v', 'seeded:/etc', e.image, 'true']);
+  assert.equal(existsSync(join(seeded, 'passwd')), false);
+  // nocopy, in both spellings
+  await e.ok(['run', '--rm', '-v', 'bare:/etc:nocopy', e.image, 'true']);
+  assert.equal(existsSync(join(await mp('bare'), 'passwd')), false);
+  await e.ok(['run', '--rm', '--mount', 'type=volume,source=bare2,target=/etc,volume-nocopy', e.image, 'true']);
+  assert.equal(existsSync(join(await mp('bare2'), 'passwd')), false);
+  // an anonymous volume is seeded the same way
+  assert.match(await e.ok(['run', '--rm', '-v', '/etc', e.image, 'cat', '/etc/group']), /^root:x:0:/);
+  await e.ok(['volume', 'rm', 'seeded', 'sticky', 'bare', 'bare2']);
   assert.deepEqual(leftovers(e), []);
 });
 
