@@ -2,7 +2,9 @@
  * berth-fsops.node: the file-system calls that Node's fs module lacks, for layer unpacking
  * and snapshot comparison: mknod(2) (device nodes, fifos, overlayfs whiteouts) and the
  * l*xattr(2) family (security.capability, trusted.overlay.opaque); and mount(2)/umount2(2) for
- * the snapshot mounts (src/sys/mount.ts), instead of a mount(8) process each. Synchronous on purpose:
+ * the snapshot mounts (src/sys/mount.ts), instead of a mount(8) process each; and the two calls
+ * behind idmapped layers (src/sys/idmap.ts): a user namespace fd with given maps, and an
+ * overlay mount made of idmapped clones of its layers. Synchronous on purpose:
  * the unpacker batches many tiny calls and a promise per call costs more than the call.
  * Errors are thrown as Node-style system errors (code = errno name, syscall, path).
  */
@@ -20,6 +22,67 @@
 #include <unistd.h>
 #include <sys/time.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/prctl.h>
+#include <signal.h>
+#include <sched.h>
+#include <linux/types.h>
+
+/* The new mount API (open_tree(2), mount_setattr(2), fsopen(2), fsconfig(2), fsmount(2),
+ * move_mount(2)): raw syscalls, since an
+ * older glibc has no wrappers; numbers and constants from <linux/mount.h> where it lacks them. */
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#endif
+#ifndef SYS_fsconfig
+#define SYS_fsconfig 431
+#endif
+#ifndef SYS_fsmount
+#define SYS_fsmount 432
+#endif
+#ifndef FSOPEN_CLOEXEC
+#define FSOPEN_CLOEXEC 0x00000001
+#endif
+#ifndef FSMOUNT_CLOEXEC
+#define FSMOUNT_CLOEXEC 0x00000001
+#endif
+#ifndef FSCONFIG_SET_FLAG
+#define FSCONFIG_SET_FLAG 0
+#define FSCONFIG_SET_STRING 1
+#define FSCONFIG_SET_FD 5
+#define FSCONFIG_CMD_CREATE 6
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef MOUNT_ATTR_IDMAP
+#define MOUNT_ATTR_IDMAP 0x00100000
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+struct berth_mount_attr {
+  __u64 attr_set;
+  __u64 attr_clr;
+  __u64 propagation;
+  __u64 userns_fd;
+};
 
 #define PATH_BUF 4096
 #define NAME_BUF 256
@@ -47,6 +110,13 @@ static const char *errno_name(int e) {
   case EFAULT: return "EFAULT";
   case EOPNOTSUPP: return "EOPNOTSUPP";
   case EDQUOT: return "EDQUOT";
+  case ENOSYS: return "ENOSYS";
+  case EBADF: return "EBADF";
+  case ESRCH: return "ESRCH";
+  case EMFILE: return "EMFILE";
+  case EOVERFLOW: return "EOVERFLOW";
+  case EAGAIN: return "EAGAIN";
+  case EXDEV: return "EXDEV";
   default: return "EIO";
   }
 }
@@ -312,6 +382,163 @@ static napi_value js_umount2(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * usernsFd(uidMap, gidMap) -> fd: a user namespace with these maps (user_namespaces(7) map
+ * lines, "0 165536 65536\n"), for MOUNT_ATTR_IDMAP. A namespace needs a process to be made
+ * in: a child is cloned into a new user namespace and only pause()s (no Node, no locks: it
+ * came from a multi-threaded parent), its maps are written from here, /proc/PID/ns/user is
+ * opened, and the child is killed and reaped. PR_SET_PDEATHSIG: it dies with us if we die
+ * in between. The fd is O_CLOEXEC; the caller closes it.
+ */
+static int write_map(pid_t pid, const char *file, const char *map, char *where, size_t wlen) {
+  snprintf(where, wlen, "/proc/%d/%s", (int)pid, file);
+  int fd = open(where, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t len = strlen(map);
+  ssize_t w = write(fd, map, len);
+  int e = errno;
+  close(fd);
+  if (w != (ssize_t)len) { errno = w < 0 ? e : EIO; return -1; }
+  return 0;
+}
+
+static napi_value js_userns_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char uid_map[NAME_BUF], gid_map[NAME_BUF], where[64];
+  if (argc < 2 || get_str(env, argv[0], uid_map, sizeof uid_map) || get_str(env, argv[1], gid_map, sizeof gid_map)) return NULL;
+  pid_t parent = getpid();
+  /* clone(2) with no stack: fork-like, the child starts in the new user namespace */
+  pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (pid < 0) return throw_sys(env, "clone(CLONE_NEWUSER)", "", errno);
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
+    for (;;) pause();
+  }
+  int fd = -1, e = 0;
+  const char *step = "open";
+  if (write_map(pid, "uid_map", uid_map, where, sizeof where) != 0 || write_map(pid, "gid_map", gid_map, where, sizeof where) != 0) {
+    e = errno;
+    step = "write";
+  } else {
+    snprintf(where, sizeof where, "/proc/%d/ns/user", (int)pid);
+    fd = open(where, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) e = errno;
+  }
+  kill(pid, SIGKILL);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+  if (fd < 0) return throw_sys(env, step, where, e);
+  napi_create_int32(env, fd, &out);
+  return out;
+}
+
+/* An idmapped, detached clone of the directory `path` (mount_setattr(2) "Idmapped mounts"):
+ * open_tree(OPEN_TREE_CLONE) makes a detached bind mount of it (not recursive: a layer dir has
+ * no submounts), mount_setattr gives it the namespace's idmapping. -1 with *step set on error. */
+static int idmapped_clone(const char *path, int userns, const char **step) {
+  int fd = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (fd < 0) { *step = "open_tree"; return -1; }
+  struct berth_mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (__u64)userns};
+  if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    *step = "mount_setattr(MOUNT_ATTR_IDMAP)";
+    return -1;
+  }
+  return fd;
+}
+
+static int fsconfig_fd(int fs, const char *key, int fd) {
+  return (int)syscall(SYS_fsconfig, fs, FSCONFIG_SET_FD, key, NULL, fd);
+}
+
+/*
+ * idmapOverlay(target, lowers: string[], upperParent, upperName, workName, data: string[],
+ * usernsFd): mount on `target` an overlay whose layers are idmapped clones (overlayfs.rst
+ * "Idmapped layers"): each lower dir, and upperParent (upper and work dir must share a mount)
+ * with upperName and workName in it. The layers are handed to overlayfs as file descriptors of
+ * the detached clones (fsconfig(2) FSCONFIG_SET_FD "lowerdir+", "upperdir", "workdir": Linux
+ * 6.13; detached mounts as layers: 6.15), so no temporary mount point ever exists: nothing to
+ * unmount afterwards, nothing left if the process dies half-way. The fds stay open until the
+ * superblock is made: a detached tree is dissolved with its last fd, and overlayfs clones each
+ * layer's mount only then ("failed to clone lowerpath" otherwise). `data` are "key=value"
+ * overlay options (index=off). Older kernels answer EINVAL (or ENOSYS) at the step they lack;
+ * the error's syscall names the step, its path the layer.
+ */
+static napi_value js_idmap_overlay(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char target[PATH_BUF], upper_parent[PATH_BUF], upper_name[NAME_BUF], work_name[NAME_BUF], path[PATH_BUF];
+  char joined[PATH_BUF + NAME_BUF + 2];
+  int32_t userns = -1;
+  uint32_t nlower = 0, ndata = 0;
+  if (argc < 7 || get_str(env, argv[0], target, sizeof target) || get_str(env, argv[2], upper_parent, sizeof upper_parent) ||
+      get_str(env, argv[3], upper_name, sizeof upper_name) || get_str(env, argv[4], work_name, sizeof work_name)) return NULL;
+  if (napi_get_array_length(env, argv[1], &nlower) != napi_ok || napi_get_array_length(env, argv[5], &ndata) != napi_ok ||
+      napi_get_value_int32(env, argv[6], &userns) != napi_ok || userns < 0 || nlower == 0 || nlower > 500) {
+    napi_throw_type_error(env, NULL, "idmapOverlay: (target, lowers[1..500], upperParent, upperName, workName, data[], usernsFd)");
+    return NULL;
+  }
+  /* fds[0..nlower-1] the lower clones, then the upper clone, the upper dir, the work dir */
+  uint32_t nfds = nlower + 3;
+  int *fds = malloc(nfds * sizeof *fds);
+  if (!fds) return throw_sys(env, "idmapOverlay", target, ENOMEM);
+  for (uint32_t i = 0; i < nfds; i++) fds[i] = -1;
+  const char *step = NULL, *where = target;
+  int e = 0, fs = -1, mnt = -1;
+  fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+  if (fs < 0) { e = errno; step = "fsopen(overlay)"; goto out; }
+  for (uint32_t i = 0; i < nlower; i++) {
+    napi_value v;
+    napi_get_element(env, argv[1], i, &v);
+    if (get_str(env, v, path, sizeof path)) { e = EINVAL; step = "idmapOverlay(lowers)"; goto out; }
+    where = path;
+    fds[i] = idmapped_clone(path, userns, &step);
+    if (fds[i] < 0) { e = errno; goto out; }
+    if (fsconfig_fd(fs, "lowerdir+", fds[i]) != 0) { e = errno; step = "fsconfig(lowerdir+)"; goto out; }
+  }
+  where = upper_parent;
+  int up = fds[nlower] = idmapped_clone(upper_parent, userns, &step);
+  if (up < 0) { e = errno; goto out; }
+  const char *names[2] = {upper_name, work_name}, *keys[2] = {"upperdir", "workdir"};
+  for (int i = 0; i < 2; i++) {
+    snprintf(joined, sizeof joined, "%s/%s", upper_parent, names[i]);
+    where = joined;
+    fds[nlower + 1 + i] = openat(up, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fds[nlower + 1 + i] < 0) { e = errno; step = "openat"; goto out; }
+    if (fsconfig_fd(fs, keys[i], fds[nlower + 1 + i]) != 0) { e = errno; step = i ? "fsconfig(workdir)" : "fsconfig(upperdir)"; goto out; }
+  }
+  for (uint32_t i = 0; i < ndata; i++) {
+    napi_value v;
+    napi_get_element(env, argv[5], i, &v);
+    if (get_str(env, v, path, sizeof path)) { e = EINVAL; step = "idmapOverlay(data)"; where = target; goto out; }
+    where = path;
+    char *eq = strchr(path, '=');
+    int r;
+    if (eq) { *eq = 0; r = (int)syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, path, eq + 1, 0); }
+    else r = (int)syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, path, NULL, 0);
+    if (r != 0) { e = errno; step = "fsconfig"; goto out; }
+  }
+  where = target;
+  if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0) { e = errno; step = "fsconfig(FSCONFIG_CMD_CREATE)"; goto out; }
+  mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+  if (mnt < 0) { e = errno; step = "fsmount"; goto out; }
+  if (syscall(SYS_move_mount, mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) != 0) { e = errno; step = "move_mount"; goto out; }
+out:
+  /* the clones go with their last fd (overlayfs holds its own private clones of them); an
+   * overlay not attached by move_mount goes with its fd */
+  for (uint32_t i = 0; i < nfds; i++) if (fds[i] >= 0) close(fds[i]);
+  free(fds);
+  if (mnt >= 0) close(mnt);
+  if (fs >= 0) close(fs);
+  if (e) return throw_sys(env, step, where, e);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -321,6 +548,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"writeFile", NULL, js_write_file, NULL, NULL, NULL, napi_default, NULL},
     {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
     {"umount2", NULL, js_umount2, NULL, NULL, NULL, napi_default, NULL},
+    {"usernsFd", NULL, js_userns_fd, NULL, NULL, NULL, napi_default, NULL},
+    {"idmapOverlay", NULL, js_idmap_overlay, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -39,6 +39,18 @@ export interface FsOps {
   mount(source: string, target: string, fstype: string, flags: number, data: string): void;
   /** umount2(2). */
   umount2(target: string, flags: number): void;
+  /**
+   * A user namespace with these maps (user_namespaces(7) lines, "0 165536 65536\n"), as an
+   * O_CLOEXEC fd for MOUNT_ATTR_IDMAP; the caller closes it. Made in a short-lived child.
+   */
+  usernsFd(uidMap: string, gidMap: string): number;
+  /**
+   * Mount on `target` an overlay whose layers are idmapped (through `usernsFd`) detached clones
+   * of `lowers` (topmost first) and of `upperParent`, in which `upperName` and `workName` are
+   * the upper and work dirs; `data` are "key=value" overlay options. Linux 6.15 or later;
+   * older kernels fail EINVAL or ENOSYS. `syscall` of the error names the failed step.
+   */
+  idmapOverlay(target: string, lowers: string[], upperParent: string, upperName: string, workName: string, data: string[], usernsFd: number): void;
 }
 
 export const S_IFMT = 0o170000;
