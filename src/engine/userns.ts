@@ -1,6 +1,7 @@
 import { lchownSync, lstatSync, chmodSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.js';
+import { HOST_ROOT_IN_IDMAP } from '../sys/idmap.js';
 import { immediate, migrate, type Db } from '../util/sqlite.js';
 
 /** `--userns`: host (no user namespace), auto (a range from the pool) or `<uid>:<gid>:<size>`. */
@@ -49,7 +50,20 @@ const MIGRATIONS = [
      start INTEGER PRIMARY KEY,
      container TEXT NOT NULL UNIQUE
    );`,
+  // how a --userns container's rootfs was made the mapped root's: every later mount (start
+  // after a reboot, cp) must do the same, the two store different owners in the upper dir
+  `CREATE TABLE userns_rootfs (
+     container TEXT PRIMARY KEY,
+     ownership TEXT NOT NULL
+   );`,
 ];
+
+/**
+ * How a --userns container's rootfs is made its root's: `idmapped` layers (the files keep their
+ * owners on disk, the mount shifts them), or a `chown` copy (the fallback: every file shifted
+ * into the container's upper dir at create).
+ */
+export type RootfsOwnership = 'idmapped' | 'chown';
 
 /**
  * The auto ranges in use, in the engine's SQLite: the start is the primary key, so two berth
@@ -78,8 +92,20 @@ export class UsernsRanges {
     });
   }
 
+  /** Forget the container: its auto range (free again) and its rootfs ownership. */
   release(container: string): void {
     this.#db.prepare('DELETE FROM userns_ranges WHERE container = ?').run(container);
+    this.#db.prepare('DELETE FROM userns_rootfs WHERE container = ?').run(container);
+  }
+
+  setOwnership(container: string, ownership: RootfsOwnership): void {
+    this.#db.prepare('INSERT INTO userns_rootfs (container, ownership) VALUES (?, ?) ON CONFLICT(container) DO UPDATE SET ownership = excluded.ownership').run(container, ownership);
+  }
+
+  /** How the container's rootfs was shifted; a --userns container made before this was recorded: `chown`. */
+  ownership(container: string): RootfsOwnership {
+    const r = this.#db.prepare('SELECT ownership FROM userns_rootfs WHERE container = ?').get(container) as { ownership: RootfsOwnership } | undefined;
+    return r?.ownership ?? 'chown';
   }
 
   get(container: string): IdRange | undefined {
@@ -93,7 +119,7 @@ export class UsernsRanges {
 }
 
 /**
- * The chown fallback (the kernel here refuses MOUNT_ATTR_IDMAP on the overlay mount): shift
+ * The chown fallback (for a kernel or file system that cannot idmap the overlay's layers): shift
  * every file of the mounted rootfs with an id below `size` by the range's offset. On overlay
  * this copies each file up into the container's own upper dir, so the image's layers stay
  * untouched. Ids already in the range (a hardlink seen twice) are left alone. chown(2) clears
@@ -115,6 +141,17 @@ export function shiftOwnership(root: string, range: IdRange): void {
   } catch (err) {
     throw BerthError.wrap(err, `shift the rootfs ownership to ${range.uid}:${range.gid}`);
   }
+}
+
+/**
+ * The ids `berth commit` must write back as container ids for a --userns container: its host
+ * range after a chown copy; after idmapped layers the owners on disk are the container's
+ * already, but for host root's own writes (HOST_ROOT_IN_IDMAP), which become 0.
+ */
+export function commitIdRange(engine: { usernsRanges: UsernsRanges }, rec: { id: string; config: { userns?: string } }): IdRange | undefined {
+  const range = containerIdRange(engine, rec);
+  if (!range || engine.usernsRanges.ownership(rec.id) === 'chown') return range;
+  return { uid: HOST_ROOT_IN_IDMAP, gid: HOST_ROOT_IN_IDMAP, size: 1 };
 }
 
 /** The host range of a container's user namespace, if it has one. */

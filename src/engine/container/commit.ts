@@ -9,7 +9,7 @@ import { findImage, formatReference, parseReference, unpackImage, type LocalImag
 import { MEDIA_TYPES, type Descriptor, type ImageConfig } from '../../spec/image.js';
 import type { Spec } from '../../spec/runtime.js';
 import type { Engine } from '../engine.js';
-import { containerIdRange } from '../userns.js';
+import { commitIdRange } from '../userns.js';
 import { refreshContainer } from './status.js';
 import { upperLayerTar } from './upper-diff.js';
 
@@ -62,7 +62,7 @@ export async function commitContainer(engine: Engine, ref: string, opts: CommitO
     const blobPath = join(tmp, 'layer.tar.gz');
     if (pause) await driver.pause(rec.id);
     try {
-      const tar = await upperLayerTar(await engine.snapshotter.mounts(rec.snapshotKey), containerIdRange(engine, rec));
+      const tar = await upperLayerTar(await engine.snapshotter.mounts(rec.snapshotKey), commitIdRange(engine, rec));
       await pipeline(tar, hashing(diffHash), createGzip(), hashing(blobHash), createWriteStream(blobPath));
     } finally {
       if (pause) await driver.resume(rec.id);

@@ -2,10 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../../errors/index.js';
-import { isMounted, mountAll } from '../../sys/mount.js';
+import { isMounted } from '../../sys/mount.js';
 import type { ContainerRecord } from '../containers/store.js';
 import type { Engine } from '../engine.js';
 import { extractTree, packTree, statInRoot, type ExtractOptions, type PathStat } from '../tree-tar.js';
+import { mountRootfs } from './rootfs.js';
 import { refreshContainer } from './status.js';
 
 /**
@@ -19,7 +20,7 @@ export async function containerRootfs(engine: Engine, rec: ContainerRecord): Pro
   const { rootfs } = engine.paths(rec.id);
   if (!isMounted(rootfs)) {
     mkdirSync(rootfs, { recursive: true, mode: 0o700 });
-    await mountAll(await engine.snapshotter.mounts(rec.snapshotKey), rootfs);
+    await mountRootfs(engine, rec, rootfs);
   }
   return rootfs;
 }

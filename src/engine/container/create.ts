@@ -4,7 +4,7 @@ import { BerthError, withCleanupError } from '../../errors/index.js';
 import { releaseImage, useImage } from '../../image/index.js';
 import { seccompForContainer } from '../../runtime/seccomp/index.js';
 import type { Mount, Namespace, Spec } from '../../spec/runtime.js';
-import { mountAll, unmountAll } from '../../sys/mount.js';
+import { unmountAll } from '../../sys/mount.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { newId } from '../../util/id.js';
 import { initialState, type ContainerRecord } from '../containers/store.js';
@@ -14,13 +14,14 @@ import { networkSetupOptions, parseNetworkMode } from '../network.js';
 import type { ImageConfigView, MountRequest, RunConfig } from '../run-config.js';
 import { buildSpec, capabilitySet } from '../spec-builder.js';
 import { resolveUser } from '../user.js';
-import { parseUsernsMode, shiftOwnership, type IdRange } from '../userns.js';
+import { parseUsernsMode, type IdRange } from '../userns.js';
 import { effectiveHealthcheck } from './health.js';
 import { hostHardLimits, hostsFile, readHostFile, statDevice, thermalThrottlePaths } from './host-files.js';
 import { getImage, type GetImageOptions } from './image.js';
 import { copyUpImageContent } from '../volumes/copy-up.js';
 import { initBinary } from './init-binary.js';
 import { parseRestartPolicy } from './restart-policy.js';
+import { mountNewRootfs } from './rootfs.js';
 import { refreshContainer } from './status.js';
 
 export interface CreateOptions extends GetImageOptions {
@@ -122,18 +123,12 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
     const mounts = await engine.snapshotter.prepare(snapshotKey, parent, { 'berth.container': id });
     undo.push(() => engine.snapshotter.remove(snapshotKey));
     mark('create: snapshot prepared');
-    await mountAll(mounts, paths.rootfs);
-    mark('create: rootfs mounted');
-    undo.push(() => unmountAll(paths.rootfs));
     let idRange: IdRange | undefined;
-    if (usernsMode.kind === 'auto') {
-      idRange = engine.usernsRanges.allocate(id);
-      undo.push(() => engine.usernsRanges.release(id));
-    } else if (usernsMode.kind === 'range') idRange = usernsMode;
-    if (idRange) {
-      shiftOwnership(paths.rootfs, idRange);
-      mark('create: rootfs ownership shifted');
-    }
+    if (usernsMode.kind === 'auto') idRange = engine.usernsRanges.allocate(id);
+    else if (usernsMode.kind === 'range') idRange = usernsMode;
+    if (idRange) undo.push(() => engine.usernsRanges.release(id));
+    await mountNewRootfs(engine, id, mounts, paths.rootfs, idRange);
+    undo.push(() => unmountAll(paths.rootfs));
 
     const user = resolveUser(paths.rootfs, config.user || imageConfig.User, config.groupAdd);
     const volumePaths = await resolveVolumes(engine, id, config, imageConfig, paths.rootfs, undo);

@@ -53,6 +53,9 @@ export function containerView(engine: Engine, rec: ContainerRecord): Record<stri
     Name: `/${rec.name}`,
     RestartCount: s.restartCount,
     Driver: engine.snapshotter.name,
+    // docker's GraphDriver; Data.RootfsOwnership (berth's): how a --userns rootfs is the
+    // mapped root's, "idmapped" layers or a "chown" copy (docs/security.md)
+    GraphDriver: { Name: engine.snapshotter.name, Data: c.userns && c.userns !== 'host' ? { RootfsOwnership: engine.usernsRanges.ownership(rec.id) } : null },
     Platform: 'linux',
     HostConfig: {
       Binds: binds.length ? binds : null,
@@ -60,6 +63,7 @@ export function containerView(engine: Engine, rec: ContainerRecord): Record<stri
       RestartPolicy: restartPolicyView(c.restart),
       AutoRemove: !!c.autoRemove,
       Runtime: rec.runtime,
+      UsernsMode: c.userns && c.userns !== 'host' ? c.userns : '',
       LogConfig: { Type: 'json-file', Config: { ...(c.logMaxSize ? { 'max-size': String(c.logMaxSize) } : {}), ...(c.logMaxFiles ? { 'max-file': String(c.logMaxFiles) } : {}) } },
       CapAdd: c.capAdd ?? null,
       CapDrop: c.capDrop ?? null,

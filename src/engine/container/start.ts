@@ -2,13 +2,14 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, withCleanupError } from '../../errors/index.js';
 import { networkSetupOptions, parseNetworkMode, type NetworkManager } from '../network.js';
-import { isMounted, mountAll } from '../../sys/mount.js';
+import { isMounted } from '../../sys/mount.js';
 import { attach, killMonitor, monitorFiles, startMonitor, type MonitorAttach } from '../monitor/index.js';
 import type { ContainerRecord } from '../containers/store.js';
 import type { Engine } from '../engine.js';
 import { mark } from '../trace.js';
 import { parseRestartPolicy } from './restart-policy.js';
 import { startHealthChecker } from './health.js';
+import { mountRootfs } from './rootfs.js';
 import { refreshContainer } from './status.js';
 
 export interface StartOptions {
@@ -43,7 +44,7 @@ export async function startContainer(engine: Engine, ref: string, opts: StartOpt
   if (!isMounted(paths.rootfs)) {
     // the state dir is per boot: after a reboot the rootfs is mounted again
     mkdirSync(paths.rootfs, { recursive: true, mode: 0o700 });
-    await mountAll(await engine.snapshotter.mounts(rec.snapshotKey), paths.rootfs);
+    await mountRootfs(engine, rec, paths.rootfs);
   }
   if (!existsSync(paths.config)) throw new BerthError('FAILED_PRECONDITION', `${what}: its bundle ${paths.config} is gone; remove and create it again`);
   mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });

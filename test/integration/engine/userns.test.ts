@@ -1,14 +1,21 @@
 // berth run --userns: the container's root is an unprivileged host range (auto from the pool,
-// one per container, released on rm); the rootfs is shifted into the range (chown fallback).
+// one per container, released on rm); the rootfs is made the mapped root's by idmapped overlay
+// layers where the kernel allows (Linux 6.15+: nothing copied, owners unchanged on disk), else
+// by a chown copy (forced here with BERTH_USERNS_IDMAP=0).
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { execOk, mountsUnder } from '../../harness/index.js';
 import { engineEnv, leftovers, type EngineEnv } from './_env.js';
 
 const { ready } = engineEnv('userns');
 let e: EngineEnv;
 const POOL = 165536;
+/** Layers as idmapped detached mounts handed to overlayfs by fd: Linux 6.15. */
+const [major, minor] = release().split('.').map(Number);
+const KERNEL_IDMAPS = major > 6 || (major === 6 && minor >= 15);
 
 test('setup', async () => {
   e = await ready;
@@ -29,38 +36,103 @@ async function started(ref: string): Promise<{ id: string; pid: number }> {
   throw new Error(`${ref} did not start`);
 }
 
-test('--userns=auto: root inside, a pool range outside, files shifted; two containers, two ranges; rm releases', async () => {
-  const script = 'touch /made; mkdir -p /tmp/d && echo x > /tmp/d/f; touch /ready; sleep 1000';
+async function ownership(ref: string): Promise<string> {
+  return JSON.parse(await e.ok(['inspect', ref]))[0].GraphDriver.Data?.RootfsOwnership;
+}
+
+/** Every `<snapshot>/fs/<rel>` on disk under the root: the image's layer dirs and the containers' upper dirs. */
+function onDisk(rel: string): string[] {
+  const base = join(e.root, 'snapshots', 'overlay');
+  return readdirSync(base)
+    .map((id) => join(base, id, 'fs', rel))
+    .filter((p) => {
+      try {
+        lstatSync(p);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+}
+
+const owner = (p: string) => {
+  const st = lstatSync(p);
+  return [st.uid, st.gid];
+};
+
+test('--userns=auto: idmapped layers; root inside, a pool range outside; nothing copied; two containers, two ranges; rm releases', async () => {
+  const script = 'touch /made; mkdir -p /tmp/d && echo x > /tmp/d/f; rm /bin/yes; touch /ready; sleep 1000';
+  const [layerBusybox] = onDisk('bin/busybox');
+  assert.ok(layerBusybox, 'the image layer holds bin/busybox');
+  const layerBefore = lstatSync(layerBusybox);
   await e.ok(['run', '-d', '--name', 'u1', '--userns=auto', e.image, 'sh', '-c', script]);
   await e.ok(['run', '-d', '--name', 'u2', '--userns=auto', e.image, 'sh', '-c', script]);
   const c1 = await started('u1');
   const c2 = await started('u2');
+  assert.equal(await ownership('u1'), KERNEL_IDMAPS ? 'idmapped' : 'chown', `kernel ${release()}`);
+  if (!KERNEL_IDMAPS) return; // the chown copy is tested below
 
   assert.equal(await e.ok(['exec', 'u1', 'id', '-u']), '0');
   assert.equal(await e.ok(['exec', 'u1', 'id', '-g']), '0');
-  const map1 = (await e.ok(['exec', 'u1', 'cat', '/proc/self/uid_map'])).split(/\s+/).map(Number);
-  const map2 = (await e.ok(['exec', 'u2', 'cat', '/proc/self/uid_map'])).split(/\s+/).map(Number);
-  assert.deepEqual(map1, [0, POOL, 65536]);
-  assert.deepEqual(map2, [0, POOL + 65536, 65536], 'the second container gets the next range');
+  assert.deepEqual((await e.ok(['exec', 'u1', 'cat', '/proc/self/uid_map'])).split(/\s+/).map(Number), [0, POOL, 65536]);
+  assert.deepEqual((await e.ok(['exec', 'u2', 'cat', '/proc/self/uid_map'])).split(/\s+/).map(Number), [0, POOL + 65536, 65536], 'the second container gets the next range');
   assert.deepEqual((await e.ok(['exec', 'u1', 'cat', '/proc/self/gid_map'])).split(/\s+/).map(Number), [0, POOL, 65536]);
-  // the image's files look root-owned inside, and root can write where the image lets root write
-  assert.equal(await e.ok(['exec', 'u1', 'stat', '-c', '%u:%g', '/bin/sh', '/etc']), '0:0\n0:0');
+  // the image's files are root's inside, and root can write where the image lets root write
+  assert.equal(await e.ok(['exec', 'u1', 'stat', '-c', '%u:%g', '/bin/busybox', '/etc']), '0:0\n0:0');
   assert.equal(await e.ok(['exec', 'u1', 'sh', '-c', 'echo hi > /etc/motd && cat /etc/motd']), 'hi');
-
   // from the host: the container's process runs as the mapped uid, never as host root
   assert.deepEqual(hostUid(c1.pid), [POOL, POOL, POOL, POOL]);
   assert.deepEqual(hostUid(c2.pid), [POOL + 65536, POOL + 65536, POOL + 65536, POOL + 65536]);
-  // files it creates are owned by the mapped uid on the host
+  // through the mount the host sees the mapped ids; on disk the owners stay the container's
   const rootfs1 = join(e.state, 'c', c1.id.slice(0, 20), 'rootfs');
-  for (const f of ['made', 'tmp/d/f']) {
-    const st = statSync(join(rootfs1, f));
-    assert.deepEqual([st.uid, st.gid], [POOL, POOL], f);
+  assert.deepEqual(owner(join(rootfs1, 'made')), [POOL, POOL]);
+  for (const f of ['made', 'tmp/d/f', 'etc/motd']) {
+    const copies = onDisk(f);
+    assert.equal(copies.length, f === 'etc/motd' ? 1 : 2, `${f}: one in each upper dir`);
+    for (const p of copies) assert.deepEqual(owner(p), [0, 0], `${p} on disk`);
   }
-  assert.equal(statSync(join(rootfs1, 'bin/sh')).uid, POOL);
+  // nothing copied: the image's files are in its layer only, untouched (a chown copy would
+  // have put every one into each container's upper dir)
+  assert.deepEqual(onDisk('bin/busybox'), [layerBusybox]);
+  const layerAfter = lstatSync(layerBusybox);
+  assert.deepEqual([layerAfter.uid, layerAfter.gid, layerAfter.mode, layerAfter.ctimeMs], [layerBefore.uid, layerBefore.gid, layerBefore.mode, layerBefore.ctimeMs]);
+  // diff lists what the container did (and the mount points of /etc's bind-mounted files),
+  // not the whole image
+  assert.deepEqual((await e.ok(['diff', 'u1'])).split('\n'), [
+    'C /bin',
+    'D /bin/yes',
+    'C /etc',
+    'A /etc/hostname',
+    'A /etc/hosts',
+    'A /etc/motd',
+    'A /etc/resolv.conf',
+    'A /made',
+    'A /ready',
+    'C /tmp',
+    'A /tmp/d',
+    'A /tmp/d/f',
+  ]);
+  // no mount of the container's but its rootfs: the layers were handed to overlayfs as fds of
+  // detached mounts, so there is no temporary mount to leak (not even on kill -9 of the CLI)
+  assert.deepEqual(mountsUnder(e.state).sort(), [rootfs1, join(e.state, 'c', c2.id.slice(0, 20), 'rootfs')].sort());
+  assert.deepEqual(mountsUnder(e.root), []);
 
-  // commit writes the container's own ids, not the host range
+  // a rootfs mounted again (start after a reboot) is idmapped again
+  await e.ok(['stop', '-t', '0', 'u1']);
+  await execOk('umount', [rootfs1]);
+  await e.ok(['start', 'u1']);
+  await started('u1');
+  assert.equal(await e.ok(['exec', 'u1', 'stat', '-c', '%u:%g', '/made', '/bin/busybox']), '0:0\n0:0');
+  assert.equal(await e.ok(['exec', 'u1', 'sh', '-c', 'touch /again && stat -c %u /again']), '0');
+
+  // commit: the layer holds the container's changes with container ids; a two-layer image runs
+  // idmapped with its layers in order (motd from the top layer, /bin/yes whited out)
   await e.ok(['commit', 'u1', 'usernscommit:1']);
-  assert.equal(await e.ok(['run', '--rm', 'usernscommit:1', 'stat', '-c', '%u:%g', '/bin/sh', '/made', '/tmp/d/f']), '0:0\n0:0\n0:0');
+  assert.equal(
+    await e.ok(['run', '--rm', '--userns=auto', 'usernscommit:1', 'sh', '-c', 'stat -c %u:%g /bin/busybox /made /tmp/d/f; cat /etc/motd; test ! -e /bin/yes && echo gone']),
+    '0:0\n0:0\n0:0\nhi\ngone',
+  );
+  assert.equal(await e.ok(['run', '--rm', 'usernscommit:1', 'stat', '-c', '%u:%g', '/made', '/again']), '0:0\n0:0');
   await e.ok(['rmi', 'usernscommit:1']);
 
   // rm releases the range: the next container gets the first range again
@@ -72,25 +144,57 @@ test('--userns=auto: root inside, a pool range outside, files shifted; two conta
   assert.deepEqual(leftovers(e), []);
 });
 
-test('--userns=<uid>:<gid>:<size>, host default and bad values', async (t) => {
-  const time = async (args: string[]) => {
+test('--userns fallback: the chown copy (BERTH_USERNS_IDMAP=0)', async () => {
+  const env = { ...e.env, BERTH_USERNS_IDMAP: '0' };
+  await e.ok(['run', '-d', '--name', 'f1', '--userns=auto', e.image, 'sh', '-c', 'touch /made /ready; sleep 1000'], { env });
+  const c = await started('f1');
+  assert.equal(await ownership('f1'), 'chown');
+  assert.equal(await e.ok(['exec', 'f1', 'sh', '-c', 'id -u; stat -c %u:%g /bin/busybox /made']), '0\n0:0\n0:0');
+  assert.deepEqual(hostUid(c.pid), [POOL, POOL, POOL, POOL]);
+  // the copy: the image's files are in the container's upper dir, shifted; the layer is not
+  const copies = onDisk('bin/busybox');
+  assert.equal(copies.length, 2);
+  assert.deepEqual(copies.map(owner).sort(), [[0, 0], [POOL, POOL]]);
+  assert.deepEqual(onDisk('made').map(owner), [[POOL, POOL]]);
+  assert.match(await e.ok(['diff', 'f1']), /^C \/bin\/busybox$/m, 'the copy shows in diff');
+  // commit writes the container's own ids, not the host range
+  await e.ok(['commit', 'f1', 'usernscommit:2']);
+  assert.equal(await e.ok(['run', '--rm', 'usernscommit:2', 'stat', '-c', '%u:%g', '/bin/sh', '/made']), '0:0\n0:0');
+  await e.ok(['rmi', 'usernscommit:2']);
+  await e.ok(['rm', '-f', 'f1']);
+  assert.deepEqual(leftovers(e), []);
+});
+
+test('--userns=<uid>:<gid>:<size>, host default, bad values, a create that fails after the mount', async (t) => {
+  const time = async (args: string[], env?: NodeJS.ProcessEnv) => {
     const t0 = performance.now();
-    await e.ok(['run', '--rm', ...args, e.image, 'true']);
+    await e.ok(['run', '--rm', ...args, e.image, 'true'], env ? { env } : {});
     return Math.round(performance.now() - t0);
   };
-  t.diagnostic(`run --rm true: host ${await time([])} ms, --userns=auto ${await time(['--userns=auto'])} ms (chown copy)`);
-  let r = await e.berth(['run', '--rm', '--userns=300000:310000:65536', e.image, 'sh', '-c', 'id -u; cat /proc/self/uid_map /proc/self/gid_map']);
+  t.diagnostic(
+    `run --rm true: host ${await time([])} ms, --userns=auto ${await time(['--userns=auto'])} ms, chown copy ${await time(['--userns=auto'], { ...e.env, BERTH_USERNS_IDMAP: '0' })} ms`,
+  );
+  let r = await e.berth(['run', '--rm', '--userns=300000:310000:65536', e.image, 'sh', '-c', 'id -u; cat /proc/self/uid_map /proc/self/gid_map; stat -c %u:%g /bin/busybox']);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(r.stdout.trim().split(/\s+/).map(Number), [0, 0, 300000, 65536, 0, 310000, 65536]);
+  assert.deepEqual(r.stdout.trim().split(/\s+/).map((x) => (x.includes(':') ? x : Number(x))), [0, 0, 300000, 65536, 0, 310000, 65536, '0:0']);
   r = await e.berth(['run', '--rm', e.image, 'cat', '/proc/self/uid_map']);
   assert.deepEqual(r.stdout.trim().split(/\s+/).map(Number), [0, 0, 4294967295], 'default: the host user namespace');
-  // the shifted copies were the containers' own: the image's layers still belong to host root
+  assert.equal(JSON.parse(await e.ok(['inspect', (await e.ok(['create', e.image, 'true']))]))[0].GraphDriver.Data, null);
+  // the image's layers still belong to host root
   assert.equal(await e.ok(['run', '--rm', e.image, 'stat', '-c', '%u:%g', '/bin/sh', '/etc']), '0:0\n0:0');
   for (const bad of ['0:0:65536', 'sometimes', '1:2']) {
     r = await e.berth(['run', '--rm', `--userns=${bad}`, e.image, 'true']);
     assert.equal(r.code, 125, bad);
     assert.match(r.stderr, /invalid --userns/);
   }
+  // fails after the rootfs is mounted (the user is looked up in it): everything undone
+  for (const env of [e.env, { ...e.env, BERTH_USERNS_IDMAP: '0' }]) {
+    r = await e.berth(['run', '--rm', '--userns=auto', '--user', 'nosuchuser', e.image, 'true'], { env });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /nosuchuser/);
+  }
+  await e.ok(['rm', '-f', ...(await e.ok(['ps', '-aq'])).split('\n').filter(Boolean)]);
   assert.equal(await e.ok(['ps', '-aq']), '');
   assert.deepEqual(leftovers(e), []);
+  assert.deepEqual(readdirSync(join(e.root, 'snapshots', 'overlay')).filter((n) => statSync(join(e.root, 'snapshots', 'overlay', n)).isDirectory() && n !== 'l').length, 1, 'only the image layer is left');
 });
