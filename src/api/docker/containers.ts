@@ -91,7 +91,6 @@ export function containerInspect(ctx: Ctx): void {
     ProcessLabel: '',
     AppArmorProfile: '',
     ExecIDs: null,
-    GraphDriver: { Name: ctx.engine.snapshotter.name, Data: null },
     NetworkSettings: { ...(v.NetworkSettings as Record<string, unknown>), ...networkSettings(ctx.engine, rec) },
   });
 }
