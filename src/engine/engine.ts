@@ -4,6 +4,7 @@ import { openImageDeps, openSnapshotUnpacker, type SnapshotUnpacker } from '../i
 import type { Snapshotter } from '../snapshot/index.js';
 import { openDatabase, type Db } from '../util/sqlite.js';
 import { ContainerStore } from './containers/store.js';
+import { bridgeDisabled } from './root-config.js';
 import { configuredPoolStart, UsernsRanges } from './userns.js';
 import { containerPaths } from './container/paths.js';
 import type { NetworkManager } from './network.js';
@@ -51,6 +52,7 @@ export class Engine {
   #images: ImageDeps | undefined;
   #unpacker: SnapshotUnpacker | undefined;
   #runtimes = new Map<string, RuntimeDriver>();
+  #bridgeDisabled: boolean | undefined;
 
   constructor(opts: EngineOptions) {
     this.root = opts.root;
@@ -68,6 +70,15 @@ export class Engine {
 
   get containers(): ContainerStore {
     return (this.#containers ??= new ContainerStore(this.db));
+  }
+
+  /**
+   * No default bridge (`BERTH_BRIDGE=none` or `<root>/config.json` `"bridge": "none"`, as
+   * dockerd's `--bridge=none`): a container asking for the default network gets only lo.
+   * Read on first use, so a bad value fails only the commands that create containers.
+   */
+  get bridgeDisabled(): boolean {
+    return (this.#bridgeDisabled ??= bridgeDisabled(this.root));
   }
 
   /** The --userns=auto ranges in use. */

@@ -2,9 +2,10 @@ import type { RunConfig } from './run-config.js';
 
 /**
  * Networking, as the engine sees it. The networking layer (CNI) implements NetworkManager;
- * until it is wired in, the engine handles the modes that need no plugin itself: "none" (a
- * new network namespace with only lo, the default here), "host" (the host's namespace) and
- * "container:<name|id>" (another container's namespace, /proc/<pid>/ns/net).
+ * the engine handles the modes that need no plugin itself: "none" (a new network namespace
+ * with only lo; what an absent networkMode means), "host" (the host's namespace) and
+ * "container:<name|id>" (another container's namespace, /proc/<pid>/ns/net). "default" is
+ * docker's default bridge ("bridge"), the CLI's and the Docker API's default.
  */
 // The seam is declared once, by the networking module (src/network/types.ts).
 import type { NetworkSetupOptions } from '../network/index.js';
@@ -12,7 +13,7 @@ export type { NetworkAttachment, NetworkManager, NetworkSetupOptions } from '../
 
 /** What the NetworkManager is asked for a container, from its run config. */
 export function networkSetupOptions(config: RunConfig, name: string, hostname: string, etcDir: string): NetworkSetupOptions {
-  const mode = parseNetworkMode(config.networkMode);
+  const mode = effectiveNetworkMode(config);
   return {
     network: mode.kind === 'network' ? mode.name : 'bridge',
     ...(config.extraNetworks?.length ? { extraNetworks: config.extraNetworks } : {}),
@@ -32,6 +33,16 @@ export function networkSetupOptions(config: RunConfig, name: string, hostname: s
 }
 
 export type NetworkMode = { kind: 'none' } | { kind: 'host' } | { kind: 'container'; ref: string } | { kind: 'network'; name: string };
+
+/** The mode a container's config gives: its networkMode, or none when the bridge was disabled for it. */
+export function effectiveNetworkMode(config: Pick<RunConfig, 'networkMode' | 'networkDisabled'>): NetworkMode {
+  return config.networkDisabled ? { kind: 'none' } : parseNetworkMode(config.networkMode);
+}
+
+/** Whether a mode names docker's default bridge ("default" or "bridge"), which BERTH_BRIDGE=none turns off. */
+export function isDefaultBridge(mode: string | undefined): boolean {
+  return mode === 'default' || mode === 'bridge';
+}
 
 export function parseNetworkMode(mode: string | undefined): NetworkMode {
   const m = mode || 'none';

@@ -76,8 +76,17 @@ export interface RunConfig {
   shmSize?: number;
   sysctls?: Record<string, string>;
   oomScoreAdj?: number;
-  /** "none" | "host" | "container:<ref>" | a network name; networking decides the namespace. */
+  /**
+   * "none" | "host" | "container:<ref>" | "default" (the default bridge) | a network name;
+   * networking decides the namespace. Absent means "none" (the engine's own default; the CLI
+   * and the Docker API send "default" when the user names no network, as the docker CLI does).
+   */
   networkMode?: string;
+  /**
+   * docker's Config.NetworkDisabled: set at create when the container asked for the default
+   * bridge and the bridge is turned off (BERTH_BRIDGE=none): it gets its own namespace with lo only.
+   */
+  networkDisabled?: boolean;
   /** Further networks (`--network a --network b`), joined after networkMode's. */
   extraNetworks?: string[];
   /** `-p [hostip:][hostport:]containerport[/proto]`, and `-P` with the image's exposed ports. */

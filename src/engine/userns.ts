@@ -1,8 +1,9 @@
-import { lchownSync, lstatSync, chmodSync, readdirSync, readFileSync } from 'node:fs';
+import { lchownSync, lstatSync, chmodSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../errors/index.js';
 import { HOST_ROOT_IN_IDMAP } from '../sys/idmap.js';
 import { immediate, migrate, type Db } from '../util/sqlite.js';
+import { readRootConfig } from './root-config.js';
 
 /** `--userns`: host (no user namespace), auto (a range from the pool) or `<uid>:<gid>:<size>`. */
 export type UsernsMode = { kind: 'host' } | { kind: 'auto' } | { kind: 'range'; uid: number; gid: number; size: number };
@@ -36,13 +37,8 @@ export function parseUsernsMode(s: string | undefined): UsernsMode {
 
 /** Where the --userns=auto pool starts: `<root>/config.json` `{"usernsPoolStart": N}`, else POOL_START. */
 export function configuredPoolStart(root: string): number {
-  try {
-    const c = JSON.parse(readFileSync(join(root, 'config.json'), 'utf8')) as { usernsPoolStart?: number };
-    if (typeof c.usernsPoolStart === 'number' && c.usernsPoolStart > 0) return c.usernsPoolStart;
-  } catch {
-    // no config: the default pool
-  }
-  return POOL_START;
+  const start = readRootConfig(root).usernsPoolStart;
+  return typeof start === 'number' && start > 0 ? start : POOL_START;
 }
 
 const MIGRATIONS = [

@@ -3,6 +3,9 @@
  * engine): repeated here so that this module, below the engine, never imports it; the
  * engine accepts a CniNetworkManager structurally.
  */
+import type { EndpointView } from './manager.js';
+import type { PortMapping } from './ports.js';
+import type { NetworkRecord } from './store.js';
 export interface NetworkSetupOptions {
   /** The network to join (a name for NetworkManager; never none/host/container:). */
   network: string;
@@ -47,4 +50,7 @@ export interface NetworkManager {
   netnsPath?(containerId: string): string;
   /** Validate a request at create, before anything is made: unknown network, bad ports, bad --ip. */
   check?(opts: NetworkSetupOptions): Promise<void>;
+  /** For inspect and ps: a container's endpoints with their networks, and its published ports. */
+  containerNetworks?(containerId: string): { network: NetworkRecord; endpoint: EndpointView }[];
+  ports?(containerId: string): PortMapping[];
 }

@@ -5,6 +5,7 @@ import {
   killContainer,
   listContainers,
   pauseContainer,
+  portSummary,
   refreshContainer,
   removeContainer,
   renameContainer,
@@ -17,11 +18,11 @@ import {
   waitStopped,
   type ContainerRecord,
   type Engine,
+  type NetworkSettings,
   type UpdateRequest,
 } from '../../engine/index.js';
 import { runConfigFromBody } from './container-config.js';
 import { checkFields, qbool, qfilters, qint, readJson, res, sendEmpty, sendJson, unixSeconds, type Ctx } from './http.js';
-import { networkSettings, portSummary } from './networks.js';
 import type { DaemonState } from './state.js';
 
 const LIVE = new Set(['running', 'paused', 'restarting']);
@@ -53,7 +54,7 @@ export async function containerCreate(ctx: Ctx): Promise<void> {
 function summary(engine: Engine, rec: ContainerRecord) {
   const c = rec.config;
   const argv = [...(c.entrypoint ?? []), ...(c.cmd ?? [])];
-  const v = containerView(engine, rec) as { Mounts: unknown[]; HostConfig: { NetworkMode: string }; NetworkSettings: unknown };
+  const v = containerView(engine, rec) as { Mounts: unknown[]; HostConfig: { NetworkMode: string }; NetworkSettings: NetworkSettings };
   return {
     Id: rec.id,
     Names: [`/${rec.name}`],
@@ -66,7 +67,7 @@ function summary(engine: Engine, rec: ContainerRecord) {
     State: rec.state.status,
     Status: statusText(rec),
     HostConfig: { NetworkMode: v.HostConfig.NetworkMode },
-    NetworkSettings: { Networks: networkSettings(engine, rec).Networks },
+    NetworkSettings: { Networks: v.NetworkSettings.Networks },
     Mounts: v.Mounts,
   };
 }
@@ -91,7 +92,6 @@ export function containerInspect(ctx: Ctx): void {
     ProcessLabel: '',
     AppArmorProfile: '',
     ExecIDs: null,
-    NetworkSettings: { ...(v.NetworkSettings as Record<string, unknown>), ...networkSettings(ctx.engine, rec) },
   });
 }
 

@@ -1,7 +1,6 @@
-import type { ContainerRecord, Engine } from '../../engine/index.js';
+import { networkView, type Engine } from '../../engine/index.js';
 import { BerthError } from '../../errors/index.js';
 import { CniNetworkManager, type NetworkRecord } from '../../network/index.js';
-import { networkView } from '../../cli/berth/network-view.js';
 import { qfilters, readJson, sendEmpty, sendJson, type Ctx } from './http.js';
 
 function manager(engine: Engine): CniNetworkManager {
@@ -30,7 +29,8 @@ function matches(n: NetworkRecord, filters: string[]): boolean {
 /** GET /networks */
 export async function networkList(ctx: Ctx): Promise<void> {
   const net = manager(ctx.engine);
-  await net.defaultNetwork();
+  // the default bridge is listed from the start, as dockerd's, unless it is turned off (BERTH_BRIDGE=none)
+  if (!ctx.engine.bridgeDisabled) await net.defaultNetwork();
   const filters = qfilters(ctx.query);
   sendJson(ctx, 200, net.list().filter((n) => matches(n, filters)).map((n) => networkView(net, n)));
 }
@@ -90,36 +90,4 @@ export async function networkDisconnect(ctx: Ctx): Promise<void> {
   const rec = ctx.engine.containers.find(String(b.Container ?? ''));
   await manager(ctx.engine).disconnect(ctx.params[0], { id: rec.id, name: rec.name });
   sendEmpty(ctx, 200);
-}
-
-/** A container's NetworkSettings.Networks and .Ports as docker inspect shows them. */
-export function networkSettings(engine: Engine, rec: ContainerRecord): { Networks: Record<string, unknown>; Ports: Record<string, { HostIp: string; HostPort: string }[] | null> } {
-  const Networks: Record<string, unknown> = {};
-  const Ports: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
-  const n = engine.network;
-  if (!(n instanceof CniNetworkManager)) return { Networks, Ports };
-  for (const { network, endpoint } of n.containerNetworks(rec.id)) {
-    Networks[network.isDefault ? 'bridge' : network.name] = {
-      Aliases: endpoint.aliases,
-      NetworkID: network.id,
-      EndpointID: '',
-      Gateway: network.gateway,
-      IPAddress: endpoint.ipv4,
-      IPPrefixLen: Number(network.subnet.split('/')[1]),
-      MacAddress: endpoint.mac,
-    };
-  }
-  for (const p of rec.config.exposedPorts ?? []) Ports[p.includes('/') ? p : `${p}/tcp`] = null;
-  for (const m of n.ports(rec.id)) {
-    const k = `${m.containerPort}/${m.protocol}`;
-    (Ports[k] ??= []).push({ HostIp: m.hostIP || '0.0.0.0', HostPort: m.hostPort ? String(m.hostPort) : '' });
-  }
-  return { Networks, Ports };
-}
-
-/** GET /containers/json's Ports. */
-export function portSummary(engine: Engine, rec: ContainerRecord): { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] {
-  const n = engine.network;
-  if (!(n instanceof CniNetworkManager)) return [];
-  return n.ports(rec.id).map((m) => ({ IP: m.hostIP || '0.0.0.0', PrivatePort: m.containerPort, ...(m.hostPort ? { PublicPort: m.hostPort } : {}), Type: m.protocol }));
 }

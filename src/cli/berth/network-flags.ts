@@ -29,7 +29,7 @@ const list = (v: string | string[] | undefined): string[] => (v === undefined ? 
 
 export function addNetworkFlags(cmd: Command): Command {
   return cmd
-    .option('--network <mode>', 'none (default), host, container:<name|id>, bridge or a network name (repeatable)', collect, [])
+    .option('--network <mode>', 'bridge (default), none, host, container:<name|id> or a network name (repeatable)', collect, [])
     .addOption(new Option('--net <mode>', 'alias of --network').hideHelp().argParser(collect).default([]))
     .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', "publish a container's port to the host (repeatable)", collect, [])
     .option('-P, --publish-all', 'publish all exposed ports to random host ports')
@@ -45,7 +45,9 @@ export function addNetworkFlags(cmd: Command): Command {
 
 export function applyNetworkFlags(c: RunConfig, f: NetworkFlags): void {
   const [first, ...rest] = [...list(f.network), ...list(f.net)];
-  if (first) c.networkMode = first;
+  // no --network: docker's default bridge, as the docker CLI sends it ("default"); the engine
+  // gives lo only when the bridge is turned off (BERTH_BRIDGE=none, dockerd's --bridge=none)
+  c.networkMode = first || 'default';
   if (rest.length) {
     if ([first, ...rest].some((n) => n === 'none' || n === 'host' || n.startsWith('container:'))) {
       throw new BerthError('INVALID_ARGUMENT', 'conflicting options: none, host and container: networks cannot be combined with others');

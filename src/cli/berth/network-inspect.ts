@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { formatError } from '../../errors/index.js';
 import type { RegisterCommand } from './commands.js';
 import { engineFor, networkFor } from './engine.js';
-import { networkView } from './network-view.js';
+import { networkView } from '../../engine/index.js';
 import { parseTemplate } from './template.js';
 
 export const registerNetworkInspect: RegisterCommand = (net: Command, ctx, setExit) => {

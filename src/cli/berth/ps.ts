@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { humanDuration, listContainers, removeContainer, statusText, type ContainerRecord } from '../../engine/index.js';
+import { humanDuration, listContainers, portSummary, removeContainer, statusText, type ContainerRecord, type Engine } from '../../engine/index.js';
 import type { RegisterCommand } from './commands.js';
 import { engineFor } from './engine.js';
 import { alignColumns, parseTemplate } from './template.js';
@@ -13,8 +13,13 @@ function command(rec: ContainerRecord, trunc: boolean): string {
   return `"${s}"`;
 }
 
+/** docker ps's PORTS: `127.0.0.1:8080->80/tcp, ...`. */
+function ports(engine: Engine, rec: ContainerRecord): string {
+  return portSummary(engine, rec).map((p) => (p.PublicPort ? `${p.IP}:${p.PublicPort}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`)).join(', ');
+}
+
 /** The object `--format` sees: docker's ps fields. */
-export function psView(rec: ContainerRecord, trunc: boolean): Record<string, unknown> {
+export function psView(rec: ContainerRecord, trunc: boolean, portsText = ''): Record<string, unknown> {
   const now = Date.now();
   return {
     ID: trunc ? rec.id.slice(0, 12) : rec.id,
@@ -22,7 +27,7 @@ export function psView(rec: ContainerRecord, trunc: boolean): Record<string, unk
     Command: command(rec, trunc),
     CreatedAt: new Date(rec.created).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
     RunningFor: `${humanDuration(now - Date.parse(rec.created))} ago`,
-    Ports: '',
+    Ports: portsText,
     State: rec.state.status,
     Status: statusText(rec, now),
     Size: '',
@@ -30,7 +35,8 @@ export function psView(rec: ContainerRecord, trunc: boolean): Record<string, unk
     Labels: Object.entries(rec.labels).map(([k, v]) => `${k}=${v}`).join(','),
     LabelsMap: rec.labels,
     Mounts: (rec.config.mounts ?? []).map((m) => m.source ?? m.target).join(','),
-    Networks: rec.config.networkMode || 'none',
+    // docker ps names the networks: "default" is the bridge (none when BERTH_BRIDGE=none turned it off)
+    Networks: rec.config.networkDisabled ? 'none' : [rec.config.networkMode === 'default' ? 'bridge' : rec.config.networkMode || 'none', ...(rec.config.extraNetworks ?? [])].join(','),
   };
 }
 
@@ -64,11 +70,11 @@ export const registerPs: RegisterCommand = (program: Command, ctx) => {
       }
       const format = o.format ?? 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
       if (format === 'json') {
-        for (const r of list) ctx.out(JSON.stringify(psView(r, trunc)) + '\n');
+        for (const r of list) ctx.out(JSON.stringify(psView(r, trunc, ports(engine, r))) + '\n');
         return;
       }
       const t = parseTemplate(format);
-      const lines = list.map((r) => t.render(psView(r, trunc)));
+      const lines = list.map((r) => t.render(psView(r, trunc, ports(engine, r))));
       if (t.table) ctx.out(alignColumns([t.header(), ...lines]));
       else for (const l of lines) ctx.out(`${l}\n`);
     });

@@ -61,6 +61,8 @@ test('runConfigFrom: flags to RunConfig', () => {
   assert.equal(c.logMaxFiles, 3);
   assert.equal(c.networkMode, 'host');
   assert.equal(runConfigFrom('img', [], flags({ net: 'none' })).networkMode, 'none');
+  // no --network: docker's default bridge, spelled as the docker CLI sends it
+  assert.equal(runConfigFrom('img', [], flags()).networkMode, 'default');
   assert.equal(runConfigFrom('img', [], flags({ restart: 'no' })).restart, undefined);
   assert.throws(() => runConfigFrom('img', [], flags({ logOpt: ['max-file=2'] })), /max-file can only be used with max-size/);
   assert.throws(() => runConfigFrom('img', [], flags({ logOpt: ['color=red'] })), /unknown log opt 'color'/);

@@ -10,7 +10,7 @@ import { newId } from '../../util/id.js';
 import { initialState, type ContainerRecord } from '../containers/store.js';
 import type { Engine } from '../engine.js';
 import { mark } from '../trace.js';
-import { networkSetupOptions, parseNetworkMode } from '../network.js';
+import { effectiveNetworkMode, isDefaultBridge, networkSetupOptions } from '../network.js';
 import type { ImageConfigView, MountRequest, RunConfig } from '../run-config.js';
 import { buildSpec, capabilitySet } from '../spec-builder.js';
 import { resolveUser } from '../user.js';
@@ -71,7 +71,15 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
   }
   checkSecurityOpts(config);
   const usernsMode = parseUsernsMode(config.userns);
-  const net = parseNetworkMode(config.networkMode);
+  // The default bridge turned off (BERTH_BRIDGE=none): as dockerd --bridge=none, whose
+  // connectToNetwork sets Config.NetworkDisabled for the bridge, the container gets only lo.
+  if (isDefaultBridge(config.networkMode) && engine.network && engine.bridgeDisabled) {
+    if (config.extraNetworks?.length) {
+      throw new BerthError('INVALID_ARGUMENT', 'the default bridge is disabled (BERTH_BRIDGE=none or "bridge": "none" in the berth config): name the networks to join with --network');
+    }
+    config.networkDisabled = true;
+  }
+  const net = effectiveNetworkMode(config);
   if (net.kind === 'network' && !engine.network) {
     throw new BerthError('NOT_IMPLEMENTED', `network ${JSON.stringify(net.name)}: no network plugins are wired in yet; use --network none, host or container:<name>`);
   }

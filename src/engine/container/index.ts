@@ -8,6 +8,7 @@ export { removeContainer, type RemoveOptions } from './remove.js';
 export { waitContainer, waitStopped } from './wait.js';
 export { listContainers, statusText, humanDuration, type ListOptions } from './list.js';
 export { inspectContainer, containerView } from './inspect.js';
+export { networkSettings, portSummary, endpointId, type NetworkSettings, type EndpointSettings, type PortBinding } from './network-settings.js';
 export { containerLogs, type LogsOptions } from './logs.js';
 export { renameContainer } from './rename.js';
 export { pauseContainer, unpauseContainer } from './pause.js';

@@ -1,5 +1,6 @@
 import type { ContainerRecord } from '../containers/store.js';
 import type { Engine } from '../engine.js';
+import { networkSettings } from './network-settings.js';
 import { restartPolicyView } from './restart-policy.js';
 import { refreshContainer } from './status.js';
 
@@ -103,6 +104,6 @@ export function containerView(engine: Engine, rec: ContainerRecord): Record<stri
       StopSignal: c.stopSignal ?? 'SIGTERM',
       ...(c.stopTimeout !== undefined ? { StopTimeout: c.stopTimeout } : {}),
     },
-    NetworkSettings: { Networks: {}, Ports: {}, SandboxKey: '' },
+    NetworkSettings: networkSettings(engine, rec),
   };
 }

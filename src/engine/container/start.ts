@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, withCleanupError } from '../../errors/index.js';
-import { networkSetupOptions, parseNetworkMode, type NetworkManager } from '../network.js';
+import { effectiveNetworkMode, networkSetupOptions, type NetworkManager } from '../network.js';
 import { isMounted } from '../../sys/mount.js';
 import { attach, killMonitor, monitorFiles, startMonitor, type MonitorAttach } from '../monitor/index.js';
 import type { ContainerRecord } from '../containers/store.js';
@@ -51,7 +51,7 @@ export async function startContainer(engine: Engine, ref: string, opts: StartOpt
   mark('start: ready to launch the monitor');
   const c = rec.config;
   // CNI networks: namespace, plugins, /etc/hosts and resolv.conf, before the runtime joins them
-  const cni = parseNetworkMode(c.networkMode).kind === 'network' ? engine.network : undefined;
+  const cni = effectiveNetworkMode(c).kind === 'network' ? engine.network : undefined;
   if (cni) {
     try {
       await cni.setup(rec.id, networkSetupOptions(c, rec.name, c.hostname ?? rec.id.slice(0, 12), paths.dir));

@@ -59,7 +59,8 @@ export async function startDaemon(e: EngineEnv, socket: string): Promise<Daemon>
 }
 
 export function dockerEnv(name: string): { ready: Promise<DockerEnv> } {
-  const { scope, ready: engineReady } = engineEnv(`dapi-${name}`);
+  // the daemon keeps the real default (docker clients expect the bridge when they name no network)
+  const { scope, ready: engineReady } = engineEnv(`dapi-${name}`, { defaultBridge: true });
   const ready = (async () => {
     const e = await engineReady;
     const socket = join(scope.dir, 'berth.sock');

@@ -34,15 +34,25 @@ export interface EngineEnv {
   ok(args: string[], opts?: ExecOptions): Promise<string>;
 }
 
+export interface EngineEnvOptions {
+  /**
+   * Keep berth's real default network (docker's bridge) for containers that name none. Off:
+   * `BERTH_BRIDGE=none` (dockerd's --bridge=none), so the hundreds of `berth run` of the
+   * engine tests neither pay for a bridge, a veth and a lease each nor leave a bridge behind.
+   */
+  defaultBridge?: boolean;
+}
+
 /** Call at the top of a test file; `await ready` in the first test. */
-export function engineEnv(name: string): { scope: Scope; ready: Promise<EngineEnv> } {
+export function engineEnv(name: string, opts: EngineEnvOptions = {}): { scope: Scope; ready: Promise<EngineEnv> } {
   const scope = new Scope(`engine-${name}`);
   leakCheckFile(scope);
   const ready = (async () => {
     const root = scope.mkdtemp('root');
     const state = scope.mkdtemp('st');
     const cgroupParent = `/${scope.id}`;
-    const env = { ...process.env, BERTH_ROOT: root, BERTH_STATE: state, BERTH_CGROUP_PARENT: cgroupParent };
+    const env: NodeJS.ProcessEnv = { ...process.env, BERTH_ROOT: root, BERTH_STATE: state, BERTH_CGROUP_PARENT: cgroupParent, BERTH_BRIDGE: 'none' };
+    if (opts.defaultBridge) delete env.BERTH_BRIDGE;
     const berth = (args: string[], opts: ExecOptions = {}) => exec(BERTH, args, { timeoutMs: 60_000, env, ...opts });
     const ok = async (args: string[], opts: ExecOptions = {}) => {
       const r = await berth(args, opts);

@@ -129,9 +129,11 @@ test('seccomp: docker\'s default profile is on; unconfined turns it off', async 
   assert.equal(await mode(['--security-opt', 'no-new-privileges']), '2');
 });
 
-test('--network none (default) has only lo; host shares the host\'s; container: joins another\'s', async () => {
-  const links = (await e.ok(['run', '--rm', e.image, 'sh', '-c', 'ls /sys/class/net'])).split(/\s+/);
-  assert.deepEqual(links, ['lo']);
+test('--network none has only lo (so has the default under BERTH_BRIDGE=none); host shares the host\'s; container: joins another\'s', async () => {
+  for (const net of [['--network', 'none'], []]) {
+    const links = (await e.ok(['run', '--rm', ...net, e.image, 'sh', '-c', 'ls /sys/class/net'])).split(/\s+/);
+    assert.deepEqual(links, ['lo']);
+  }
   const hostLinks = (await e.ok(['run', '--rm', '--network', 'host', e.image, 'sh', '-c', 'ls /sys/class/net'])).split(/\s+/);
   assert.ok(hostLinks.length > 1, hostLinks.join(' '));
   await e.ok(['run', '-d', '--name', 'netowner', e.image, 'sleep', '100']);

@@ -29,7 +29,9 @@ export function netEnv(name: string): { scope: Scope; ready: Promise<NetEnv> } {
   const ready = (async () => {
     const root = scope.mkdtemp('root');
     const state = scope.mkdtemp('st');
-    const env = { ...process.env, BERTH_ROOT: root, BERTH_STATE: state, BERTH_CGROUP_PARENT: `/${scope.id}` };
+    // the real default network: no BERTH_BRIDGE=none here, even if the caller's environment has it
+    const env: NodeJS.ProcessEnv = { ...process.env, BERTH_ROOT: root, BERTH_STATE: state, BERTH_CGROUP_PARENT: `/${scope.id}` };
+    delete env.BERTH_BRIDGE;
     const berth = (args: string[], opts: ExecOptions = {}) => exec(BERTH, args, { timeoutMs: 60_000, env, ...opts });
     const ok = async (args: string[], opts: ExecOptions = {}) => {
       const r = await berth(args, opts);

@@ -1,8 +1,9 @@
-// Networks end to end: the default bridge, published ports on 127.0.0.1, name resolution on a
+// Networks end to end: the default bridge (the default network), inspect's NetworkSettings, BERTH_BRIDGE=none, published ports on 127.0.0.1, name resolution on a
 // user network, none / container: modes, and errors that change nothing.
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { cniSharedChains, leftovers, netEnv, veths, wget, type NetEnv } from './_env.js';
 
@@ -40,14 +41,81 @@ test('setup', async () => {
   chainsBefore = cniSharedChains();
 });
 
-test('the default bridge network: created on first use, an address, a default route, lo', async () => {
-  const out = await e.ok(['run', '--rm', '--network', 'bridge', e.image, 'sh', '-c', 'ip -o -4 addr show; ip route']);
+test('the default network is the bridge (no --network, as docker): created on first use, an address, a default route, lo', async () => {
+  const out = await e.ok(['run', '--rm', e.image, 'sh', '-c', 'ip -o -4 addr show; ip route']);
   await e.mark('bridge');
   assert.match(out, /lo\s+inet 127\.0\.0\.1\/8/);
   assert.match(out, /eth0\s+inet 10\.\d+\.\d+\.\d+\/24/);
   assert.match(out, /^default via 10\.\d+\.\d+\.1 dev eth0/m);
   const ls = await e.ok(['network', 'ls']);
   assert.match(ls, /bridge\s+bridge\s+local/);
+  assert.deepEqual(leftovers(e.root, e.state), []);
+});
+
+test('berth inspect shows NetworkSettings as docker inspect does: address, gateway, MAC, ports, endpoint, sandbox', async () => {
+  const id = await e.ok(['run', '-d', '-p', '127.0.0.1::80', '--expose', '90', e.image, 'sleep', '60']);
+  const inside = await e.ok(['exec', id, 'sh', '-c', 'ip -o -4 addr show eth0; cat /sys/class/net/eth0/address; ip route']);
+  const [, ip, prefix] = /inet (\d+\.\d+\.\d+\.\d+)\/(\d+)/.exec(inside) ?? [];
+  const mac = /^([0-9a-f]{2}(:[0-9a-f]{2}){5})$/m.exec(inside)?.[1];
+  const gw = /^default via (\S+)/m.exec(inside)?.[1];
+  assert.ok(ip && mac && gw, inside);
+  assert.equal(await e.ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', id]), ip);
+  type Ep = { IPAddress: string; Gateway: string; MacAddress: string; IPPrefixLen: number; NetworkID: string; EndpointID: string };
+  const [c] = JSON.parse(await e.ok(['inspect', id])) as { State: { Pid: number }; HostConfig: { NetworkMode: string }; NetworkSettings: Ep & { Ports: Record<string, { HostIp: string; HostPort: string }[] | null>; SandboxKey: string; Networks: Record<string, Ep> } }[];
+  const ns = c.NetworkSettings;
+  assert.equal(c.HostConfig.NetworkMode, 'default');
+  assert.deepEqual([ns.Gateway, ns.MacAddress, ns.IPPrefixLen], [gw, mac, Number(prefix)]);
+  assert.deepEqual(Object.keys(ns.Networks), ['bridge']);
+  const br = ns.Networks.bridge;
+  assert.deepEqual([br.IPAddress, br.Gateway, br.MacAddress, br.IPPrefixLen, br.EndpointID], [ip, gw, mac, Number(prefix), ns.EndpointID]);
+  // the same network and endpoint ids as `network inspect`
+  const [net] = JSON.parse(await e.ok(['network', 'inspect', 'bridge'])) as { Id: string; Containers: Record<string, { EndpointID: string }> }[];
+  assert.equal(br.NetworkID, net.Id);
+  assert.match(br.EndpointID, /^[0-9a-f]{64}$/);
+  assert.equal(net.Containers[id].EndpointID, br.EndpointID);
+  // Ports: the published one with its host port (as berth port), the exposed-only one null
+  const hostPort = /127\.0\.0\.1:(\d+)/.exec(await e.ok(['port', id, '80']))?.[1];
+  assert.deepEqual(ns.Ports, { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: hostPort }], '90/tcp': null });
+  // SandboxKey names the container's network namespace
+  assert.equal(statSync(ns.SandboxKey).ino, statSync(`/proc/${c.State.Pid}/ns/net`).ino);
+  assert.equal(await e.ok(['ps', '--format', '{{.Networks}} {{.Ports}}']), `bridge 127.0.0.1:${hostPort}->80/tcp`);
+  // stopped: the network entry stays, without addresses (docker's view)
+  await e.ok(['stop', '-t', '0', id]);
+  const [stopped] = JSON.parse(await e.ok(['inspect', id])) as { NetworkSettings: Ep & { Networks: Record<string, Ep>; SandboxKey: string } }[];
+  assert.deepEqual([stopped.NetworkSettings.IPAddress, stopped.NetworkSettings.SandboxKey, stopped.NetworkSettings.Networks.bridge.IPAddress], ['', '', '']);
+  await e.ok(['rm', id]);
+  assert.deepEqual(leftovers(e.root, e.state), []);
+});
+
+test('BERTH_BRIDGE=none or "bridge": "none" in <root>/config.json: the default is lo only (dockerd --bridge=none); a bad value is refused', async () => {
+  const off = { ...e.env, BERTH_BRIDGE: 'none' };
+  assert.equal(await e.ok(['run', '--rm', e.image, 'ls', '/sys/class/net'], { env: off }), 'lo');
+  // as dockerd: the bridge asked for by name is off too; other networks are not
+  assert.equal(await e.ok(['run', '--rm', '--network', 'bridge', e.image, 'ls', '/sys/class/net'], { env: off }), 'lo');
+  await e.ok(['network', 'create', 'offnet']);
+  await e.mark('offnet');
+  assert.deepEqual((await e.ok(['run', '--rm', '--network', 'offnet', e.image, 'ls', '/sys/class/net'], { env: off })).split(/\s+/), ['eth0', 'lo']);
+  await e.ok(['network', 'rm', 'offnet']);
+  const cfg = join(e.root, 'config.json');
+  writeFileSync(cfg, JSON.stringify({ bridge: 'none' }));
+  try {
+    const id = 'offcfg';
+    await e.ok(['run', '--name', id, e.image, 'true']);
+    const [c] = JSON.parse(await e.ok(['inspect', id])) as { HostConfig: { NetworkMode: string }; NetworkSettings: { IPAddress: string; Networks: Record<string, unknown> } }[];
+    assert.deepEqual([c.HostConfig.NetworkMode, c.NetworkSettings.IPAddress, Object.keys(c.NetworkSettings.Networks)], ['default', '', ['none']]);
+    assert.equal(await e.ok(['run', '--rm', e.image, 'ls', '/sys/class/net']), 'lo');
+    await e.ok(['rm', id]);
+    writeFileSync(cfg, JSON.stringify({ bridge: 'docker0' }));
+    let r = await e.berth(['run', '--rm', e.image, 'true']);
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /config\.json: "bridge": "docker0" is not a valid value: only "none"/);
+    r = await e.berth(['run', '--rm', e.image, 'true'], { env: { ...e.env, BERTH_BRIDGE: 'br0' } });
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /BERTH_BRIDGE: "br0" is not a valid value/);
+  } finally {
+    rmSync(cfg, { force: true });
+  }
+  assert.equal(await e.ok(['ps', '-aq']), '');
   assert.deepEqual(leftovers(e.root, e.state), []);
 });
 

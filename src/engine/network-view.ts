@@ -1,10 +1,11 @@
-import type { CniNetworkManager, NetworkRecord } from '../../network/index.js';
+import type { CniNetworkManager, NetworkRecord } from '../network/index.js';
+import { endpointId } from './container/network-settings.js';
 
-/** A network as docker's `network inspect` shows it (the fields clients read). */
+/** A network as docker's `network inspect` shows it (the fields clients read): the CLI's and the Docker API's. */
 export function networkView(net: CniNetworkManager, n: NetworkRecord): Record<string, unknown> {
   const containers: Record<string, unknown> = {};
   for (const e of net.endpointViews(n)) {
-    containers[e.containerId] = { Name: e.name, EndpointID: '', MacAddress: e.mac, IPv4Address: e.ipv4 ? `${e.ipv4}/${n.subnet.split('/')[1]}` : '', IPv6Address: '', Aliases: e.aliases };
+    containers[e.containerId] = { Name: e.name, EndpointID: endpointId(e.containerId, n.id, e.ifname), MacAddress: e.mac, IPv4Address: e.ipv4 ? `${e.ipv4}/${n.subnet.split('/')[1]}` : '', IPv6Address: '', Aliases: e.aliases };
   }
   return {
     Name: n.name,
