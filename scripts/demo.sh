@@ -8,7 +8,12 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh >&2
 
 work=$(mktemp -d /tmp/berth-demo.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# The default network's bridge is a host interface: it goes with the root (network prune).
+cleanup() {
+  [ -d "$work/root" ] && ./bin/berth --root "$work/root" --state "$work/state" network prune -f >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 mkdir -p "$work/bundle/rootfs/bin"
 cp /bin/busybox "$work/bundle/rootfs/bin/busybox"
 for applet in $(/bin/busybox --list); do
@@ -24,6 +29,7 @@ echo "namespaces:"; ls -l /proc/self/ns | sed 1d | sed 's/.* \([a-z_]*\) -> /  \
 echo "capabilities:"; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status | sed 's/^/  /'
 echo "mounts:"; sed 's/^/  /' /proc/self/mounts
 echo "processes:"; ps -o pid,user,comm | sed 's/^/  /'
+echo "network:"; ip -o -4 addr show | sed 's/^[0-9]*: */  /; s/ *scope.*//'
 SH
 
 ./bin/berth-runtime spec --bundle "$work/bundle"
@@ -39,7 +45,8 @@ fs.writeFileSync(f, JSON.stringify(s, null, 2));
 echo "+ berth-runtime run --bundle $work/bundle demo" >&2
 ./bin/berth-runtime --root "$work/state" run --bundle "$work/bundle" "demo-$$"
 
-# The same rootfs as a one-layer OCI image, loaded into a throw-away root and run with berth.
+# The same rootfs as a one-layer OCI image, loaded into a throw-away root and run with berth
+# (on docker's default network: the bridge, a veth and an address, like `docker run`).
 echo "+ berth load -i busybox.tar && berth run --rm busybox ..." >&2
 tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$work/bundle/rootfs" -cf "$work/layer.tar" .
 node -e '
