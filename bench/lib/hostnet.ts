@@ -3,18 +3,23 @@
  * dockerd and podman's netavark add chains, jump rules, bridges, change FORWARD's policy and
  * turn on ip_forward (see PEERS.md). Other engineers' tests share this kernel, so the undo is
  * narrow: remove only chains that appeared during the run and carry a peer's name, the rules
- * that jump to them, and put back built-in chain policies and ip_forward.
+ * that jump to them, the rules that appeared during the run and name a peer's bridge that
+ * appeared too (dockerd's `-o docker0 ... ACCEPT` in FORWARD, its MASQUERADE in POSTROUTING),
+ * and put back built-in chain policies and ip_forward.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { run } from './proc.js';
 
 const PEER_CHAIN = /^(DOCKER|NETAVARK|CNI-|PODMAN)/;
+const PEER_BRIDGE = /^(docker|podman|cni-podman|netavark)/;
 const FORWARD_FILE = '/proc/sys/net/ipv4/ip_forward';
 
 interface Snapshot {
   ipForward: string;
   tables: Map<string, TableState>;
   bridges: Set<string>;
+  /** Every rule as `<table> -A CHAIN ...`. */
+  rules: Set<string>;
 }
 
 interface TableState {
@@ -53,11 +58,23 @@ async function bridges(): Promise<Set<string>> {
   return out;
 }
 
+function rules(dump: string): Set<string> {
+  const out = new Set<string>();
+  let table = '';
+  for (const line of dump.split('\n')) {
+    if (line.startsWith('*')) table = line.slice(1).trim();
+    else if (line.startsWith('-A ')) out.add(`${table} ${line}`);
+  }
+  return out;
+}
+
 export async function recordHostNet(): Promise<Snapshot> {
+  const dump = await iptablesSave();
   return {
     ipForward: readFileSync(FORWARD_FILE, 'utf8').trim(),
-    tables: parse(await iptablesSave()),
+    tables: parse(dump),
     bridges: await bridges(),
+    rules: rules(dump),
   };
 }
 
@@ -93,8 +110,21 @@ export async function restoreHostNet(before: Snapshot): Promise<string[]> {
       }
     }
   }
+  // Rules that appeared since and name a peer's new bridge (`-o docker0`, `! -o docker0`).
+  const newBridges = [...(await bridges())].filter((br) => !before.bridges.has(br) && PEER_BRIDGE.test(br));
+  if (newBridges.length) {
+    for (const rule of rules(await iptablesSave())) {
+      if (before.rules.has(rule)) continue;
+      const m = /^(\S+) -A (\S+) (.*)$/.exec(rule);
+      if (!m) continue;
+      const args = splitRule(m[3]);
+      if (!newBridges.some((br) => args.includes(br))) continue;
+      await run(['iptables', '-t', m[1], '-D', m[2], ...args]);
+      done.push(`iptables -t ${m[1]}: removed rule "-A ${m[2]} ${m[3]}"`);
+    }
+  }
   for (const br of await bridges()) {
-    if (!before.bridges.has(br) && /^(docker|podman|cni-podman|netavark)/.test(br)) {
+    if (!before.bridges.has(br) && PEER_BRIDGE.test(br)) {
       await run(['ip', 'link', 'delete', br]);
       done.push(`removed bridge ${br}`);
     }

@@ -3,8 +3,13 @@
  * data root, exec root, pidfile and socket, the cgroupfs driver (no systemd here), the bench's
  * registry marked insecure. `--iptables=false --ip-forward=false --ip-masq=false --bridge=none`
  * keep the host's packet filter, ip_forward and links untouched (dockerd(8)); the legs that use
- * it run with `--network none`. Containers go below a cgroup parent named with the run's tag,
- * so the bench's cgroup sweep finds whatever is left.
+ * it run with `--network none`. With `{ bridge: true }` (the network suite) dockerd keeps its
+ * default bridge `docker0`, its iptables rules and its userland proxy, and only
+ * `--ip-forward=false` stays: dockerd then leaves ip_forward and the FORWARD policy alone
+ * (with ip_forward off it would turn it on and set FORWARD to DROP, which would change how the
+ * other engines' containers are set up in the same run); bench/lib/hostnet.ts removes the
+ * bridge, chains and rules afterwards. Containers go below a cgroup parent named with the
+ * run's tag, so the bench's cgroup sweep finds whatever is left.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -32,9 +37,11 @@ export interface DockerInstance {
   stop(): Promise<void>;
 }
 
-export async function startDockerd(insecureRegistry: string): Promise<DockerInstance> {
+export async function startDockerd(insecureRegistry: string, opts: { bridge?: boolean } = {}): Promise<DockerInstance> {
   const client = dockerClient();
   if (!client) throw new Error(dockerMissing());
+  // another dockerd's bridge: two daemons would fight over its addresses and rules
+  if (opts.bridge && existsSync('/sys/class/net/docker0')) throw new Error('docker0 exists already (another dockerd?): not starting a second one on it');
   const dataRoot = tempDir('dockerd').path;
   // Unix socket paths are limited to 108 bytes (unix(7)) and dockerd puts its containerd's
   // sockets below the exec root: keep both short.
@@ -53,7 +60,7 @@ export async function startDockerd(insecureRegistry: string): Promise<DockerInst
       '--exec-opt', 'native.cgroupdriver=cgroupfs',
       '--cgroup-parent', `/${runTag()}-docker`,
       '--insecure-registry', insecureRegistry,
-      '--iptables=false', '--ip-forward=false', '--ip-masq=false', '--bridge=none',
+      ...(opts.bridge ? ['--ip-forward=false'] : ['--iptables=false', '--ip-forward=false', '--ip-masq=false', '--bridge=none']),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
