@@ -4,7 +4,8 @@
  * l*xattr(2) family (security.capability, trusted.overlay.opaque); and mount(2)/umount2(2) for
  * the snapshot mounts (src/sys/mount.ts), instead of a mount(8) process each; and the two calls
  * behind idmapped layers (src/sys/idmap.ts): a user namespace fd with given maps, and an
- * overlay mount made of idmapped clones of its layers. Synchronous on purpose:
+ * overlay mount made of idmapped clones of its layers; and for networking (src/network) a
+ * persistent network namespace without a process, and flock(2). Synchronous on purpose:
  * the unpacker batches many tiny calls and a promise per call costs more than the call.
  * Errors are thrown as Node-style system errors (code = errno name, syscall, path).
  */
@@ -83,6 +84,8 @@ struct berth_mount_attr {
   __u64 propagation;
   __u64 userns_fd;
 };
+#include <sys/file.h>
+#include <pthread.h>
 
 #define PATH_BUF 4096
 #define NAME_BUF 256
@@ -117,6 +120,7 @@ static const char *errno_name(int e) {
   case EOVERFLOW: return "EOVERFLOW";
   case EAGAIN: return "EAGAIN";
   case EXDEV: return "EXDEV";
+  case EINTR: return "EINTR";
   default: return "EIO";
   }
 }
@@ -539,6 +543,96 @@ out:
   return NULL;
 }
 
+/*
+ * netnsCreate(path): a new network namespace kept alive by a bind mount of its nsfs file on
+ * `path` (an existing empty file), as `ip netns add` and unshare(1) --net=FILE do, without a
+ * process. unshare(CLONE_NEWNET) changes the namespace of the calling thread only
+ * (namespaces(7)), so it runs on a fresh thread that exits right after: the Node threads never
+ * change namespace. /proc/thread-self/ns/net names that thread's new namespace (proc(5)).
+ */
+typedef struct { const char *path; int err; const char *step; } netns_job;
+
+static void *netns_thread(void *arg) {
+  netns_job *j = arg;
+  if (unshare(CLONE_NEWNET) != 0) { j->err = errno; j->step = "unshare"; return NULL; }
+  if (mount("/proc/thread-self/ns/net", j->path, "none", MS_BIND, NULL) != 0) { j->err = errno; j->step = "mount"; }
+  return NULL;
+}
+
+static napi_value js_netns_create(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[PATH_BUF];
+  if (argc < 1 || get_str(env, argv[0], path, sizeof path)) return NULL;
+  netns_job j = {path, 0, NULL};
+  pthread_t t;
+  int e = pthread_create(&t, NULL, netns_thread, &j);
+  if (e != 0) return throw_sys(env, "pthread_create", path, e);
+  pthread_join(t, NULL);
+  if (j.err) return throw_sys(env, j.step, path, j.err);
+  return NULL;
+}
+
+/*
+ * flock(fd, exclusive, cb(err|null)): flock(2) LOCK_EX or LOCK_SH on a libuv pool thread (it
+ * may block), then cb on the main thread. The lock belongs to the open file description: it
+ * goes when the fd is closed or the process dies (kill -9 too), so it can never go stale.
+ */
+typedef struct { napi_async_work work; napi_ref cb; int fd, op, err; } flock_job;
+
+static void flock_execute(napi_env env, void *arg) {
+  (void)env;
+  flock_job *j = arg;
+  while (flock(j->fd, j->op) != 0) {
+    if (errno == EINTR) continue;
+    j->err = errno;
+    break;
+  }
+}
+
+static void flock_complete(napi_env env, napi_status status, void *arg) {
+  flock_job *j = arg;
+  napi_value cb, undef, argv[1];
+  napi_get_reference_value(env, j->cb, &cb);
+  napi_get_undefined(env, &undef);
+  if (j->err || status != napi_ok) {
+    int e = j->err ? j->err : EIO;
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s, flock fd %d", errno_name(e), j->fd);
+    napi_value m, v;
+    napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+    napi_create_error(env, NULL, m, &argv[0]);
+    napi_create_string_utf8(env, errno_name(e), NAPI_AUTO_LENGTH, &v);
+    napi_set_named_property(env, argv[0], "code", v);
+  } else {
+    napi_get_null(env, &argv[0]);
+  }
+  napi_call_function(env, undef, cb, 1, argv, NULL);
+  napi_delete_reference(env, j->cb);
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+static napi_value js_flock(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3) { napi_throw_type_error(env, NULL, "flock: 3 arguments"); return NULL; }
+  flock_job *j = calloc(1, sizeof *j);
+  if (!j) return throw_sys(env, "flock", "", ENOMEM);
+  bool ex;
+  napi_get_value_int32(env, argv[0], &j->fd);
+  napi_get_value_bool(env, argv[1], &ex);
+  j->op = ex ? LOCK_EX : LOCK_SH;
+  napi_create_reference(env, argv[2], 1, &j->cb);
+  napi_value name;
+  napi_create_string_utf8(env, "berth.flock", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, flock_execute, flock_complete, j, &j->work);
+  napi_queue_async_work(env, j->work);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -550,6 +644,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"umount2", NULL, js_umount2, NULL, NULL, NULL, napi_default, NULL},
     {"usernsFd", NULL, js_userns_fd, NULL, NULL, NULL, napi_default, NULL},
     {"idmapOverlay", NULL, js_idmap_overlay, NULL, NULL, NULL, napi_default, NULL},
+    {"netnsCreate", NULL, js_netns_create, NULL, NULL, NULL, napi_default, NULL},
+    {"flock", NULL, js_flock, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

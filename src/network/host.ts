@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.js';
 import { HOST_LOCK } from './host-lock.js';
@@ -81,17 +82,34 @@ export function recordIpForward(): void {
   }
 }
 
+const FORWARD_CACHE = `${HOST_LOCK}.forward-drops`;
+const FORWARD_TTL_MS = 10_000;
+
 /**
  * Whether forwarded packets would be dropped without per-container ACCEPT rules (a FORWARD
  * policy of DROP, as dockerd leaves it): only then does a conflist need the firewall plugin.
+ * The answer is kept host-wide for 10 s (`<lock>.forward-drops`): asking iptables costs a
+ * process per container start, and the policy changes rarely (dockerd starting).
  */
 export async function forwardDrops(): Promise<boolean> {
   try {
-    const { stdout } = await run('iptables', ['-w', '-t', 'filter', '-S', 'FORWARD']);
-    return /^-P FORWARD DROP/m.test(stdout) || /^-A FORWARD .*-j (DROP|REJECT)/m.test(stdout);
+    if (Date.now() - statSync(FORWARD_CACHE).mtimeMs < FORWARD_TTL_MS) return readFileSync(FORWARD_CACHE, 'utf8') === '1';
   } catch {
-    return true;
+    /* no answer yet */
   }
+  let drops: boolean;
+  try {
+    const { stdout } = await run('iptables', ['-w', '-t', 'filter', '-S', 'FORWARD']);
+    drops = /^-P FORWARD DROP/m.test(stdout) || /^-A FORWARD .*-j (DROP|REJECT)/m.test(stdout);
+  } catch {
+    drops = true;
+  }
+  try {
+    writeFileSync(FORWARD_CACHE, drops ? '1' : '0');
+  } catch {
+    /* a cache only */
+  }
+  return drops;
 }
 
 /** iptables -S of one table, one rule per line. */
@@ -166,7 +184,34 @@ export function restoreIpForward(): void {
   rmSync(FORWARD_RECORD, { force: true });
 }
 
-/** Per-container masquerade chains the bridge plugin could not remove (its netns was gone). */
+/**
+ * The bridge plugin's per-container masquerade chain and the POSTROUTING jump into it, which
+ * its DEL cannot find without the namespace (it learns the addresses from the interface):
+ * named as the plugins name them (pkg/utils FormatChainName: "CNI-" + sha512(network name +
+ * container id) in hex, 28 characters; FormatComment), removed in one iptables-restore
+ * transaction (each iptables call that deletes costs an RCU grace period with nf_tables,
+ * ~15 ms). When that does not match what is there, the slow sweep by comment.
+ */
+export async function removeMasquerade(network: string, containerId: string, addresses: string[]): Promise<void> {
+  const chain = masqueradeChain(network, containerId);
+  const comment = `name: "${network}" id: "${containerId}"`;
+  const quoted = `"${comment.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+  const lines = ['*nat', ...addresses.map((a) => `-D POSTROUTING -s ${a.split('/')[0]}/32 -j ${chain} -m comment --comment ${quoted}`), `-F ${chain}`, `-X ${chain}`, 'COMMIT', ''];
+  const ok = await new Promise<boolean>((resolve) => {
+    const child = spawn('iptables-restore', ['-w', '--noflush'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    child.once('error', () => resolve(false));
+    child.once('close', (code) => resolve(code === 0));
+    child.stdin.on('error', () => {});
+    child.stdin.end(lines.join('\n'));
+  });
+  if (!ok) await removeContainerNat(containerId);
+}
+
+export function masqueradeChain(network: string, containerId: string): string {
+  return `CNI-${createHash('sha512').update(network + containerId).digest('hex')}`.slice(0, 28);
+}
+
+/** Per-container masquerade chains the bridge plugin could not remove (its netns was gone): the sweep by comment. */
 export async function removeContainerNat(containerId: string): Promise<void> {
   const r = await rules('nat');
   const chains = new Set<string>();

@@ -51,7 +51,17 @@ export interface FsOps {
    * older kernels fail EINVAL or ENOSYS. `syscall` of the error names the failed step.
    */
   idmapOverlay(target: string, lowers: string[], upperParent: string, upperName: string, workName: string, data: string[], usernsFd: number): void;
+  /**
+   * A new network namespace bind-mounted on `path` (an existing file), made by a short-lived
+   * thread (unshare(CLONE_NEWNET) + mount of /proc/thread-self/ns/net): no process stays in it.
+   */
+  netnsCreate(path: string): void;
+  /** flock(2) LOCK_EX or LOCK_SH on a pool thread (it may block); `cb` once held or failed. */
+  flock(fd: number, exclusive: boolean, cb: (err: NodeJS.ErrnoException | null) => void): void;
 }
+
+export const MS_BIND = 0x1000;
+export const MNT_DETACH = 0x2;
 
 export const S_IFMT = 0o170000;
 export const S_IFIFO = 0o010000;
