@@ -29,7 +29,22 @@ export function networkSetupOptions(config: RunConfig, name: string, hostname: s
     ...(config.dnsOptions?.length ? { dnsOptions: config.dnsOptions } : {}),
     ...(config.extraHosts?.length ? { extraHosts: config.extraHosts } : {}),
     etcDir,
+    recyclable: netnsRecyclable(config),
   };
+}
+
+/**
+ * Whether nothing in the container can change its network namespace, so that the namespace
+ * may serve the next container (docs/network.md, the sandbox pool): no CAP_NET_ADMIN or
+ * CAP_SYS_ADMIN (not privileged, not added), no net.* sysctls. /proc/sys stays read-only
+ * (DEFAULT_READONLY_PATHS) and the pid namespace is the container's own, so its processes are
+ * all gone when its init is.
+ */
+export function netnsRecyclable(config: RunConfig): boolean {
+  if (config.privileged) return false;
+  const caps = (config.capAdd ?? []).map((c) => c.toUpperCase().replace(/^CAP_/, ''));
+  if (caps.some((c) => c === 'ALL' || c === 'NET_ADMIN' || c === 'SYS_ADMIN')) return false;
+  return !Object.keys(config.sysctls ?? {}).some((k) => k.startsWith('net.') || k.startsWith('net/'));
 }
 
 export type NetworkMode = { kind: 'none' } | { kind: 'host' } | { kind: 'container'; ref: string } | { kind: 'network'; name: string };

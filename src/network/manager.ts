@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
@@ -7,13 +7,14 @@ import type { NetworkAttachment, NetworkManager, NetworkSetupOptions } from './t
 import { addList, checkList, checkPlugins, delList, execPlugin, type CniResult, type ConfList } from './cni.js';
 import { cniName, conflistFor } from './conflist.js';
 import { renderHosts, renderResolvConf, type HostsPeer } from './etc-files.js';
-import { berthBridges, forwardDrops, deleteBridge, ensureBridge, recordIpForward, removeContainerNat, removeUnusedChains, restoreIpForward } from './host.js';
+import { berthBridges, forwardDrops, deleteBridge, ensureBridge, recordIpForward, removeMasquerade, removeUnusedChains, restoreIpForward } from './host.js';
 import { withHostLock } from './host-lock.js';
 import { mark } from './trace.js';
 import { contains, firstHost, broadcast, formatCidr, formatIp, hostRoutes, overlaps, parseCidr, parseIp, pickSubnet, type Ipv4Net } from './ipnet.js';
-import { createNetns, listNetns, netnsPath, removeNetns } from './netns.js';
+import { createNetns, listNetns, moveNetns, netnsNative, netnsPath, removeNetns } from './netns.js';
+import { isMounted } from '../sys/mount.js';
 import { exposedToMapping, parsePublish, type PortMapping } from './ports.js';
-import { NetworkStore, newNetworkId, type EndpointRecord, type NetworkRecord, type SandboxRecord } from './store.js';
+import { NetworkStore, newNetworkId, newPoolId, type EndpointRecord, type NetworkRecord, type PoolEntry, type SandboxRecord } from './store.js';
 
 export const DEFAULT_NETWORK = 'bridge';
 const DEFAULT_ROOT = '/var/lib/berth';
@@ -36,6 +37,18 @@ export interface NetworkManagerOptions {
   state: string;
   /** Whether a container still runs (or may run again by itself): its network must stay. */
   isLive?: (containerId: string) => boolean;
+  /** Idle prepared sandboxes kept per network (default $BERTH_NETNS_POOL, else 4; 0: no pool). */
+  poolSize?: number;
+}
+
+/** Where idle pooled namespaces live: `<state>/netns-pool/<pool id>`. */
+export const POOL_DIR = 'netns-pool';
+
+function poolSizeFromEnv(): number {
+  const v = process.env.BERTH_NETNS_POOL;
+  if (v === undefined || v === '') return 4;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : 4;
 }
 
 export interface EndpointView {
@@ -60,11 +73,13 @@ export class CniNetworkManager implements NetworkManager {
   #isLive: ((id: string) => boolean) | undefined;
   #store: NetworkStore | undefined;
   #reconciled = false;
+  readonly poolSize: number;
 
   constructor(opts: NetworkManagerOptions) {
     this.root = opts.root;
     this.state = opts.state;
     this.#isLive = opts.isLive;
+    this.poolSize = opts.poolSize ?? poolSizeFromEnv();
   }
 
   setLiveness(fn: (containerId: string) => boolean): void {
@@ -81,6 +96,10 @@ export class CniNetworkManager implements NetworkManager {
 
   netnsPath(containerId: string): string {
     return netnsPath(this.state, containerId);
+  }
+
+  poolPath(poolId: string): string {
+    return join(this.state, POOL_DIR, poolId);
   }
 
   // ---- networks ----------------------------------------------------------------------
@@ -175,8 +194,13 @@ export class CniNetworkManager implements NetworkManager {
     await this.reconcile();
     const n = this.store.getNetwork(ref);
     const what = `remove network ${JSON.stringify(n.name)}`;
-    const eps = this.store.endpoints({ networkId: n.id });
-    if (eps.length) throw new BerthError('CONFLICT', `${what}: network has active endpoints (${eps.map((e) => this.store.sandbox(e.containerId)?.name ?? e.containerId.slice(0, 12)).join(', ')})`);
+    // the network's pooled sandboxes go with it (nothing of it may be left), taken in the
+    // transaction that sees no endpoint: no claim can slip in between
+    const pool = this.#takePool([n.id], () => {
+      const eps = this.store.endpoints({ networkId: n.id });
+      if (eps.length) throw new BerthError('CONFLICT', `${what}: network has active endpoints (${eps.map((e) => this.store.sandbox(e.containerId)?.name ?? e.containerId.slice(0, 12)).join(', ')})`);
+    });
+    await this.#drain(pool);
     await withHostLock('exclusive', async () => {
       await deleteBridge(n.bridge);
       this.store.deleteNetwork(n.id);
@@ -216,6 +240,10 @@ export class CniNetworkManager implements NetworkManager {
   }
 
   async setup(containerId: string, opts: NetworkSetupOptions): Promise<NetworkAttachment> {
+    return this.#setup(containerId, opts, false);
+  }
+
+  async #setup(containerId: string, opts: NetworkSetupOptions, retried: boolean): Promise<NetworkAttachment> {
     await this.reconcile();
     const existing = this.store.sandbox(containerId);
     if (existing && this.store.endpoints({ containerId }).every((e) => e.state === 'ready') && existsSync(existing.netns)) {
@@ -233,6 +261,9 @@ export class CniNetworkManager implements NetworkManager {
     if (opts.publishAll) for (const p of opts.exposedPorts ?? []) ports.push(exposedToMapping(p));
     for (const p of ports) await probePort(p);
     for (const p of ports) if (!p.hostPort) p.hostPort = await randomPort(p);
+    // The plain case (one network, no ports, no --ip, no --mac-address) is what the pool
+    // holds: its ADD is made under a pool id, so the namespace can serve the next container.
+    const pooled = this.poolSize > 0 && networks.length === 1 && !ports.length && !opts.ip && !opts.mac && netnsNative();
     const sb: SandboxRecord = {
       containerId,
       name: opts.name ?? containerId.slice(0, 12),
@@ -245,7 +276,14 @@ export class CniNetworkManager implements NetworkManager {
       extraHosts: opts.extraHosts ?? [],
       ports,
       ownerPid: process.pid,
+      ...(pooled && opts.recyclable ? { recyclable: true } : {}),
     };
+    if (pooled && (await this.#claim(sb, networks[0], opts.aliases ?? []))) {
+      mark('sandbox claimed from the pool');
+      this.#refreshEtc([networks[0].id]);
+      mark('hosts written');
+      return this.#attachment(sb);
+    }
     this.store.tx(() => {
       this.#checkPortsFree(ports, containerId);
       this.store.putSandbox(sb);
@@ -264,6 +302,7 @@ export class CniNetworkManager implements NetworkManager {
           ...(i === 0 && opts.ip ? { ip: opts.ip } : {}),
           ...(i === 0 && opts.mac ? { mac: opts.mac } : {}),
           ports: i === 0 ? ports : [],
+          ...(pooled ? { cniId: newPoolId() } : {}),
         });
       }
       mark('CNI ADD');
@@ -277,7 +316,38 @@ export class CniNetworkManager implements NetworkManager {
       } catch (cleanupErr) {
         e = withCleanupError(e, cleanupErr);
       }
+      // an address held by an idle pooled sandbox is the network's to give: drain, try again
+      if (!retried && /no IP addresses available|already (been )?allocated|has been allocated/i.test(String((err as Error)?.message ?? err))) {
+        if (await this.#drainNetworks(networks.map((n) => n.id))) return this.#setup(containerId, opts, true);
+      }
       throw e;
+    }
+  }
+
+  /**
+   * Take an idle pooled sandbox of the network for this container: in one IMMEDIATE
+   * transaction the pool row goes and the container's sandbox and endpoint rows (the pool's
+   * cached ADD result under its pool id) come, so two berth processes never get one. Then the
+   * namespace moves to the container's path. False: none fits (the caller does a fresh ADD).
+   */
+  async #claim(sb: SandboxRecord, n: NetworkRecord, aliases: string[]): Promise<boolean> {
+    const want = JSON.stringify(conflistFor(n, this.ipamDir, { firewall: await forwardDrops() }));
+    const entry = this.store.tx(() => {
+      const p = this.store.poolEntries(n.id).find((x) => x.state === 'idle' && JSON.stringify(x.endpoint.conflist) === want);
+      if (!p) return undefined;
+      this.store.deletePoolEntry(p.id);
+      this.store.putSandbox({ ...sb, claimedFrom: p.netns });
+      this.store.putEndpoint({ ...p.endpoint, containerId: sb.containerId, aliases, cniId: p.id, state: 'ready' });
+      return p;
+    });
+    if (!entry) return false;
+    try {
+      moveNetns(entry.netns, sb.netns);
+      return true;
+    } catch {
+      // gone under us (a reboot, someone's umount): give it back by DEL, then make a fresh one
+      await this.teardown(sb.containerId);
+      return false;
     }
   }
 
@@ -287,7 +357,7 @@ export class CniNetworkManager implements NetworkManager {
     await execPlugin('ADD', list, list.plugins[0], { containerId, netns, ifname: 'lo' });
   }
 
-  async #attach(sb: SandboxRecord, n: NetworkRecord, req: { ifname: string; aliases: string[]; ip?: string; mac?: string; ports: PortMapping[] }): Promise<EndpointRecord> {
+  async #attach(sb: SandboxRecord, n: NetworkRecord, req: { ifname: string; aliases: string[]; ip?: string; mac?: string; ports: PortMapping[]; cniId?: string }): Promise<EndpointRecord> {
     const list = conflistFor(n, this.ipamDir, { ports: req.ports.length > 0, mac: !!req.mac, firewall: await forwardDrops() });
     const ep: EndpointRecord = {
       containerId: sb.containerId,
@@ -298,9 +368,10 @@ export class CniNetworkManager implements NetworkManager {
       ...(req.mac ? { mac: req.mac } : {}),
       state: 'adding',
       conflist: list,
+      ...(req.cniId ? { cniId: req.cniId } : {}),
     };
     const inv = {
-      containerId: sb.containerId,
+      containerId: req.cniId ?? sb.containerId,
       netns: sb.netns,
       ifname: req.ifname,
       ...(req.ip ? { args: { IP: req.ip } } : {}),
@@ -329,7 +400,7 @@ export class CniNetworkManager implements NetworkManager {
     const sb = this.store.sandbox(containerId);
     if (!sb) throw new BerthError('NOT_FOUND', `container ${containerId}: no network set up`);
     for (const e of this.store.endpoints({ containerId })) {
-      if (e.result) await checkList(e.conflist, { containerId, netns: sb.netns, ifname: e.ifname }, e.result);
+      if (e.result) await checkList(e.conflist, { containerId: e.cniId ?? containerId, netns: sb.netns, ifname: e.ifname }, e.result);
     }
   }
 
@@ -355,11 +426,17 @@ export class CniNetworkManager implements NetworkManager {
     };
     const networks = new Set(eps.map((e) => e.networkId));
     mark('teardown: locked');
+    if (sb && (await this.#recycle(sb, eps))) {
+      mark('sandbox back to the pool');
+      this.#refreshEtc([...networks]);
+      return;
+    }
     // The namespace goes first: the kernel then frees the container's veth in its async
     // cleanup_net, where deleting it from inside (the bridge plugin's DEL) waits ~70 ms for
     // synchronize_net. The DELs run without a namespace, which the spec allows; the bridge
     // plugin's masquerade rules, which it can then not find, go by their comment (#detach).
     await step(() => removeNetns(path));
+    if (sb?.claimedFrom) await step(() => removeNetns(sb.claimedFrom!));
     mark('netns removed');
     for (const e of eps.reverse()) await step(() => this.#detach(e, path));
     mark('CNI DEL');
@@ -369,11 +446,105 @@ export class CniNetworkManager implements NetworkManager {
   }
 
   async #detach(e: EndpointRecord, netns: string): Promise<void> {
-    const have = existsSync(netns);
-    await withHostLock('shared', () => delList(e.conflist, { containerId: e.containerId, netns: have ? netns : '', ifname: e.ifname, ...(e.args ? { args: e.args } : {}), ...(e.runtimeConfig ? { runtimeConfig: e.runtimeConfig } : {}) }, e.result));
-    // without its namespace the bridge plugin cannot learn the addresses its masquerade rule names
-    if (!have) await removeContainerNat(e.containerId);
+    const have = netns !== '' && existsSync(netns);
+    const id = e.cniId ?? e.containerId;
+    await withHostLock('shared', () => delList(e.conflist, { containerId: id, netns: have ? netns : '', ifname: e.ifname, ...(e.args ? { args: e.args } : {}), ...(e.runtimeConfig ? { runtimeConfig: e.runtimeConfig } : {}) }, e.result));
+    // without its namespace the bridge plugin cannot learn the addresses its masquerade rule
+    // names: the chain goes by its known name (the sweep by comment when that misses)
+    if (!have && e.conflist.plugins[0]?.ipMasq) await removeMasquerade(e.conflist.name, id, (e.result?.ips ?? []).map((x) => x.address));
     this.store.deleteEndpoint(e.containerId, e.networkId);
+  }
+
+  /**
+   * Give an exited container's namespace back to its network's pool instead of DEL and
+   * removal, when that is safe: it was made for the pool (plain, one network, ADD under a
+   * pool id), nothing in the container could change it (NetworkSetupOptions.recyclable, not
+   * tainted, nothing connected), no process is left in it, and the pool has room. The pool
+   * row (busy, ours) is written before the move, so a crash in between is drained by reconcile.
+   */
+  async #recycle(sb: SandboxRecord, eps: EndpointRecord[]): Promise<boolean> {
+    const e = eps[0];
+    if (!sb.recyclable || this.poolSize <= 0 || eps.length !== 1 || !e.cniId || e.state !== 'ready' || !e.result) return false;
+    if (!isMounted(sb.netns) || netnsInUse(sb.netns)) return false;
+    const entry: PoolEntry = {
+      id: e.cniId,
+      networkId: e.networkId,
+      netns: this.poolPath(e.cniId),
+      state: 'busy',
+      ownerPid: process.pid,
+      from: sb.netns,
+      endpoint: { ...e, containerId: e.cniId, aliases: [] },
+    };
+    const room = this.store.tx(() => {
+      if (!this.store.networks().some((n) => n.id === e.networkId)) return false;
+      if (this.store.poolEntries(e.networkId).length >= this.poolSize) return false;
+      this.store.putPoolEntry(entry);
+      return true;
+    });
+    if (!room) return false;
+    try {
+      moveNetns(sb.netns, entry.netns);
+    } catch {
+      this.store.deletePoolEntry(entry.id);
+      return false;
+    }
+    this.store.tx(() => {
+      this.store.deleteEndpoint(e.containerId, e.networkId);
+      this.store.deleteSandbox(sb.containerId);
+      const { from: _from, ...idle } = entry;
+      this.store.putPoolEntry({ ...idle, state: 'idle', ownerPid: 0 });
+    });
+    return true;
+  }
+
+  /**
+   * CNI DEL and namespace removal of pooled sandboxes (the namespace first, as in #teardown).
+   * Each row is deleted only after its DEL, so a crash leaves it for reconcile.
+   */
+  async #drain(entries: PoolEntry[]): Promise<void> {
+    let error: unknown;
+    for (const p of entries) {
+      try {
+        await removeNetns(p.netns);
+        await this.#detach(p.endpoint, '');
+        this.store.deletePoolEntry(p.id);
+      } catch (err) {
+        error = error === undefined ? err : withCleanupError(error, err);
+      }
+    }
+    if (error) throw BerthError.wrap(error, 'drain the sandbox pool');
+  }
+
+  /** Take the pool entries no live process is working on (of these networks, or all), in one transaction: they are ours to drain. */
+  #takePool(networkIds?: string[], check?: () => void): PoolEntry[] {
+    return this.store.tx(() => {
+      check?.();
+      const out: PoolEntry[] = [];
+      for (const p of this.store.poolEntries()) {
+        if (networkIds && !networkIds.includes(p.networkId)) continue;
+        if (p.state === 'busy' && pidAlive(p.ownerPid)) continue;
+        const mine: PoolEntry = { ...p, state: 'busy', ownerPid: process.pid };
+        this.store.putPoolEntry(mine);
+        out.push(mine);
+      }
+      return out;
+    });
+  }
+
+  /** Drain the idle pools of these networks (IPAM exhausted); true if anything was drained. */
+  async #drainNetworks(networkIds: string[]): Promise<boolean> {
+    const taken = this.#takePool(networkIds);
+    await this.#drain(taken);
+    return taken.length > 0;
+  }
+
+  /** The container's namespace may have been changed (exec --privileged): its teardown DELs it. */
+  taint(containerId: string): void {
+    if (!this.#store && !existsSync(join(this.root, 'network.db'))) return;
+    this.store.tx(() => {
+      const sb = this.store.sandbox(containerId);
+      if (sb?.recyclable) this.store.putSandbox({ ...sb, recyclable: false });
+    });
   }
 
   /**
@@ -401,6 +572,7 @@ export class CniNetworkManager implements NetworkManager {
     if (eps.some((e) => e.networkId === n.id)) throw new BerthError('CONFLICT', `${what}: endpoint with name ${c.name} already exists in network ${n.name}`);
     if (opts.ip && !contains(parseCidr(n.subnet), parseIp(opts.ip))) throw new BerthError('INVALID_ARGUMENT', `${what}: --ip ${opts.ip} is not in the subnet ${n.subnet}`);
     checkPlugins(conflistFor(n, this.ipamDir));
+    this.taint(c.id);
     let i = 0;
     while (eps.some((e) => e.ifname === `eth${i}`)) i++;
     try {
@@ -463,8 +635,30 @@ export class CniNetworkManager implements NetworkManager {
       await removeNetns(this.netnsPath(id));
       cleaned.push(id);
     }
-    // an endpoint row is written before its ADD, so a lease without one is from a crash
-    const endpoints = new Set(this.store.endpoints().map((e) => `${e.containerId}\n${e.ifname}`));
+    // pooled sandboxes: a busy one whose process died (a move or a drain cut short), an idle
+    // one whose namespace is gone (a reboot: the state dir is per boot), one of a removed network
+    const nets = new Set(this.store.networks().map((n) => n.id));
+    const stale = this.store.tx(() => {
+      const out: PoolEntry[] = [];
+      for (const p of this.store.poolEntries()) {
+        const dead = p.state === 'busy' ? !pidAlive(p.ownerPid) : !isMounted(p.netns) || !nets.has(p.networkId);
+        if (!dead) continue;
+        const mine: PoolEntry = { ...p, state: 'busy', ownerPid: process.pid };
+        this.store.putPoolEntry(mine);
+        out.push(mine);
+      }
+      return out;
+    });
+    await this.#drain(stale);
+    cleaned.push(...stale.map((p) => p.id));
+    const pool = this.store.poolEntries();
+    for (const id of listNetns(this.state, POOL_DIR)) {
+      if (pool.some((p) => p.id === id)) continue;
+      await removeNetns(this.poolPath(id));
+      cleaned.push(id);
+    }
+    // an endpoint row (or pool row) is written before its ADD, so a lease without one is from a crash
+    const endpoints = new Set([...this.store.endpoints(), ...pool.map((p) => p.endpoint)].map((e) => `${e.cniId ?? e.containerId}\n${e.ifname}`));
     for (const net of safeReaddir(this.ipamDir)) {
       for (const f of safeReaddir(join(this.ipamDir, net))) {
         if (!/^\d+\.\d+\.\d+\.\d+$/.test(f)) continue;
@@ -545,6 +739,29 @@ export function endpointIp(e: EndpointRecord): string | undefined {
 
 function endpointMac(e: EndpointRecord): string | undefined {
   return e.result?.interfaces?.find((i) => i.name === e.ifname && i.sandbox)?.mac;
+}
+
+/**
+ * Whether a process is still in the namespace mounted at `path` (its /proc/<pid>/ns/net names
+ * the same nsfs inode): then it must not serve another container. ~0.5 ms per 100 processes.
+ */
+function netnsInUse(path: string): boolean {
+  let ino: number;
+  try {
+    ino = statSync(path).ino;
+  } catch {
+    return true;
+  }
+  const want = `net:[${ino}]`;
+  for (const p of safeReaddir('/proc')) {
+    if (p.charCodeAt(0) > 57) continue;
+    try {
+      if (readlinkSync(`/proc/${p}/ns/net`) === want) return true;
+    } catch {
+      /* gone, or a kernel thread */
+    }
+  }
+  return false;
 }
 
 function pidAlive(pid: number): boolean {

@@ -35,6 +35,11 @@ export interface EndpointRecord {
   args?: Record<string, string>;
   runtimeConfig?: Record<string, unknown>;
   result?: CniResult;
+  /**
+   * CNI_CONTAINERID of the ADD (and so of the DEL, the lease, the masquerade chain): a pool
+   * id (`sb-<hex>`) for a namespace that may be recycled, else the container's id (absent).
+   */
+  cniId?: string;
 }
 
 /** A container's network namespace and what its /etc files are made of. */
@@ -51,6 +56,26 @@ export interface SandboxRecord {
   ports: PortMapping[];
   /** The berth process setting it up; a dead owner with a dead container means stale. */
   ownerPid: number;
+  /** Its namespace may go back to the network's pool at teardown (NetworkSetupOptions.recyclable). */
+  recyclable?: boolean;
+  /** The pool path the namespace was claimed from: removed too at teardown, in case a crash left it. */
+  claimedFrom?: string;
+}
+
+/**
+ * A prepared sandbox owned by a network, not by a container: a namespace at `netns` with lo
+ * up and the network's CNI ADD done under the pool id `id` (its endpoint, as a container's
+ * would be). "busy" while a berth process (ownerPid) moves or drains it; "idle" to be claimed.
+ */
+export interface PoolEntry {
+  id: string;
+  networkId: string;
+  netns: string;
+  state: 'idle' | 'busy';
+  ownerPid: number;
+  /** The container path it is being moved from (a return in progress). */
+  from?: string;
+  endpoint: EndpointRecord;
 }
 
 const MIGRATIONS = [
@@ -58,6 +83,8 @@ const MIGRATIONS = [
    CREATE TABLE sandboxes (container_id TEXT PRIMARY KEY, data TEXT NOT NULL);
    CREATE TABLE endpoints (container_id TEXT NOT NULL, network_id TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (container_id, network_id));
    CREATE TABLE ports (host_ip TEXT NOT NULL, host_port INTEGER NOT NULL, protocol TEXT NOT NULL, container_id TEXT NOT NULL, PRIMARY KEY (host_ip, host_port, protocol));`,
+  `CREATE TABLE pool (id TEXT PRIMARY KEY, network_id TEXT NOT NULL, state TEXT NOT NULL, data TEXT NOT NULL);
+   CREATE INDEX pool_network ON pool (network_id, state);`,
 ];
 
 /**
@@ -139,6 +166,22 @@ export class NetworkStore {
     this.db.prepare('DELETE FROM endpoints WHERE container_id = ? AND network_id = ?').run(containerId, networkId);
   }
 
+  /** The network's pool (every network's without a filter). */
+  poolEntries(networkId?: string): PoolEntry[] {
+    const rows = (networkId
+      ? this.db.prepare('SELECT data FROM pool WHERE network_id = ? ORDER BY rowid').all(networkId)
+      : this.db.prepare('SELECT data FROM pool ORDER BY rowid').all()) as { data: string }[];
+    return rows.map((r) => JSON.parse(r.data) as PoolEntry);
+  }
+
+  putPoolEntry(p: PoolEntry): void {
+    this.db.prepare('INSERT OR REPLACE INTO pool (id, network_id, state, data) VALUES (?, ?, ?, ?)').run(p.id, p.networkId, p.state, JSON.stringify(p));
+  }
+
+  deletePoolEntry(id: string): void {
+    this.db.prepare('DELETE FROM pool WHERE id = ?').run(id);
+  }
+
   /** Host ports taken by other containers of this root. */
   takenPorts(): { hostIP: string; hostPort: number; protocol: string; containerId: string }[] {
     return this.db.prepare('SELECT host_ip AS hostIP, host_port AS hostPort, protocol, container_id AS containerId FROM ports').all() as {
@@ -152,6 +195,11 @@ export class NetworkStore {
   reservePort(m: PortMapping, containerId: string): void {
     this.db.prepare('INSERT INTO ports (host_ip, host_port, protocol, container_id) VALUES (?, ?, ?, ?)').run(m.hostIP, m.hostPort, m.protocol, containerId);
   }
+}
+
+/** A pool id: CNI_CONTAINERID of a recyclable namespace's ADD (it outlives the first container). */
+export function newPoolId(): string {
+  return `sb-${randomBytes(12).toString('hex')}`;
 }
 
 export function newNetworkId(): string {

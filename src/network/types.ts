@@ -30,6 +30,12 @@ export interface NetworkSetupOptions {
   extraHosts?: string[];
   /** Where the engine keeps the container's `hosts` and `resolv.conf` (bind-mounted into it); rewritten in place. */
   etcDir?: string;
+  /**
+   * Nothing in the container can change its network namespace (no CAP_NET_ADMIN/SYS_ADMIN,
+   * no net.* sysctls): once it has exited, the namespace may go back to the network's pool
+   * instead of being deleted. Absent: never.
+   */
+  recyclable?: boolean;
 }
 
 export interface NetworkAttachment {
@@ -53,4 +59,6 @@ export interface NetworkManager {
   /** For inspect and ps: a container's endpoints with their networks, and its published ports. */
   containerNetworks?(containerId: string): { network: NetworkRecord; endpoint: EndpointView }[];
   ports?(containerId: string): PortMapping[];
+  /** The container's namespace may have been changed (`exec --privileged`): never recycle it. */
+  taint?(containerId: string): void;
 }

@@ -96,6 +96,8 @@ export async function execContainer(engine: Engine, ref: string, opts: ExecOptio
   if (!opts.cmd.length) throw new BerthError('INVALID_ARGUMENT', `${what}: no command given`);
   if (rec.state.status === 'paused') throw new BerthError('CONFLICT', `${what}: container ${rec.id} is paused, unpause the container before exec`);
   if (rec.state.status !== 'running') throw new BerthError('CONFLICT', `${what}: container ${rec.id} is not running`);
+  // a privileged exec may change the network namespace: it must not serve another container
+  if (opts.privileged) engine.network?.taint?.(rec.id);
   const paths = engine.paths(rec.id);
   let spec: Spec;
   try {

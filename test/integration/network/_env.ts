@@ -4,7 +4,7 @@
  * only ever goes to 127.0.0.1 and to the namespaces these tests make (issue 5's rule).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Scope, exec, leakCheckFile, pushBusybox, repoRoot, startRegistry, type ExecOptions, type ExecResult, type Registry } from '../../harness/index.js';
 
@@ -55,7 +55,7 @@ export function netEnv(name: string): { scope: Scope; ready: Promise<NetEnv> } {
     // containers first (their CNI DEL), then every network (bridges); then nothing of ours may be left
     scope.defer('remove networks', async () => {
       await berth(['network', 'prune', '-f']);
-      const left = leftovers(root, state);
+      const left = leftovers(root, state, { pool: true });
       if (left.length) throw new Error(`network state left: ${left.join(', ')}`);
     });
     scope.defer('remove containers', async () => {
@@ -72,18 +72,35 @@ export function netEnv(name: string): { scope: Scope; ready: Promise<NetEnv> } {
   return { scope, ready };
 }
 
-/** Network state a root and state dir still hold: netns files, IP leases. */
-export function leftovers(root: string, state: string): string[] {
+/**
+ * Network state a root and state dir still hold: netns files, IP leases. A network's pooled
+ * sandboxes (`<state>/netns-pool/<pool id>` and the lease of that id) are the network's, not
+ * a container's: listed only with `pool` (after the networks are removed nothing may be left).
+ */
+export function leftovers(root: string, state: string, opts: { pool?: boolean } = {}): string[] {
   const out: string[] = [];
   const ns = join(state, 'netns');
   if (existsSync(ns)) for (const n of readdirSync(ns)) out.push(`netns ${n}`);
+  const pool = poolIds(state);
+  if (opts.pool) for (const id of pool) out.push(`pooled netns ${id}`);
   const ipam = join(root, 'network', 'ipam');
   if (existsSync(ipam)) {
     for (const net of readdirSync(ipam)) {
-      for (const f of readdirSync(join(ipam, net))) if (/^\d+\.\d+\.\d+\.\d+$/.test(f)) out.push(`lease ${net}/${f}`);
+      for (const f of readdirSync(join(ipam, net))) {
+        if (!/^\d+\.\d+\.\d+\.\d+$/.test(f)) continue;
+        const owner = readFileSync(join(ipam, net, f), 'utf8').split(/\r?\n/)[0];
+        if (!opts.pool && pool.includes(owner)) continue;
+        out.push(`lease ${net}/${f}`);
+      }
     }
   }
   return out;
+}
+
+/** The network's idle pooled sandboxes (their pool ids). */
+export function poolIds(state: string): string[] {
+  const dir = join(state, 'netns-pool');
+  return existsSync(dir) ? readdirSync(dir) : [];
 }
 
 /** veths on the host: name -> master (or ''). */

@@ -212,10 +212,11 @@ test('--ip, --mac-address, --dns, --add-host, --hostname land in the container',
   await e.ok(['network', 'rm', 'fixed']);
 });
 
-test('nothing left on the host: no veth on our bridges; prune takes the last networks and the shared CNI chains', async () => {
-  for (const [name, master] of veths()) assert.ok(!e.scope.matches.includes(master), `veth ${name} still on ${master}`);
+test('nothing left on the host: prune takes the last networks (and their pooled sandboxes), every veth, the shared CNI chains', async () => {
   await e.ok(['network', 'prune', '-f']);
   assert.equal(await e.ok(['network', 'ls', '-q']), '');
+  assert.deepEqual(leftovers(e.root, e.state, { pool: true }), []);
+  for (const [name, master] of veths()) assert.ok(!e.scope.matches.includes(master), `veth ${name} still on ${master}`);
   // other berth roots (tests running beside us) may still hold networks: then the chains stay
   const others = readdirSync('/sys/class/net').filter((l) => l.startsWith('berth'));
   if (!chainsBefore.length && !others.length) assert.deepEqual(cniSharedChains(), []);
