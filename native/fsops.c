@@ -575,62 +575,26 @@ static napi_value js_netns_create(napi_env env, napi_callback_info info) {
 }
 
 /*
- * flock(fd, exclusive, cb(err|null)): flock(2) LOCK_EX or LOCK_SH on a libuv pool thread (it
- * may block), then cb on the main thread. The lock belongs to the open file description: it
- * goes when the fd is closed or the process dies (kill -9 too), so it can never go stale.
+ * flock(fd, exclusive) -> bool: flock(2) LOCK_EX or LOCK_SH with LOCK_NB: true when held,
+ * false when another open file description holds it (EWOULDBLOCK); the caller polls. Never
+ * blocking a thread: a blocked libuv pool thread per waiter starves the holder of the pool
+ * (a daemon with many waiters deadlocked that way). The lock belongs to the open file
+ * description: it goes when the fd is closed or the process dies (kill -9 too).
  */
-typedef struct { napi_async_work work; napi_ref cb; int fd, op, err; } flock_job;
-
-static void flock_execute(napi_env env, void *arg) {
-  (void)env;
-  flock_job *j = arg;
-  while (flock(j->fd, j->op) != 0) {
-    if (errno == EINTR) continue;
-    j->err = errno;
-    break;
-  }
-}
-
-static void flock_complete(napi_env env, napi_status status, void *arg) {
-  flock_job *j = arg;
-  napi_value cb, undef, argv[1];
-  napi_get_reference_value(env, j->cb, &cb);
-  napi_get_undefined(env, &undef);
-  if (j->err || status != napi_ok) {
-    int e = j->err ? j->err : EIO;
-    char msg[128];
-    snprintf(msg, sizeof msg, "%s, flock fd %d", errno_name(e), j->fd);
-    napi_value m, v;
-    napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
-    napi_create_error(env, NULL, m, &argv[0]);
-    napi_create_string_utf8(env, errno_name(e), NAPI_AUTO_LENGTH, &v);
-    napi_set_named_property(env, argv[0], "code", v);
-  } else {
-    napi_get_null(env, &argv[0]);
-  }
-  napi_call_function(env, undef, cb, 1, argv, NULL);
-  napi_delete_reference(env, j->cb);
-  napi_delete_async_work(env, j->work);
-  free(j);
-}
-
 static napi_value js_flock(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 2;
+  napi_value argv[2], out;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3) { napi_throw_type_error(env, NULL, "flock: 3 arguments"); return NULL; }
-  flock_job *j = calloc(1, sizeof *j);
-  if (!j) return throw_sys(env, "flock", "", ENOMEM);
+  if (argc < 2) { napi_throw_type_error(env, NULL, "flock: 2 arguments"); return NULL; }
+  int32_t fd;
   bool ex;
-  napi_get_value_int32(env, argv[0], &j->fd);
+  napi_get_value_int32(env, argv[0], &fd);
   napi_get_value_bool(env, argv[1], &ex);
-  j->op = ex ? LOCK_EX : LOCK_SH;
-  napi_create_reference(env, argv[2], 1, &j->cb);
-  napi_value name;
-  napi_create_string_utf8(env, "berth.flock", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, flock_execute, flock_complete, j, &j->work);
-  napi_queue_async_work(env, j->work);
-  return NULL;
+  int r;
+  do r = flock(fd, (ex ? LOCK_EX : LOCK_SH) | LOCK_NB); while (r != 0 && errno == EINTR);
+  if (r != 0 && errno != EWOULDBLOCK) return throw_sys(env, "flock", "", errno);
+  napi_get_boolean(env, r == 0, &out);
+  return out;
 }
 
 static napi_value init(napi_env env, napi_value exports) {

@@ -5,8 +5,8 @@ import { BerthError } from '../errors/index.js';
 import { fsOps, type FsOps } from '../sys/fsops.js';
 
 /**
- * A host-wide flock(2) lock, taken in this process through the native addon (flock(2) on a
- * pool thread; ~0.1 ms, where a flock(1) child costs ~6 ms): it belongs to our open file
+ * A host-wide flock(2) lock, taken in this process through the native addon (non-blocking
+ * flock(2) tries; ~0.1 ms uncontended, where a flock(1) child costs ~6 ms): it belongs to our open file
  * description, so kill -9 of berth drops it and it can never go stale. Without the addon, a
  * small `flock` child (util-linux flock(1)) for as long
  * as its stdin stays open: Node has no flock, and a lock held by a child dies with us (kill
@@ -46,7 +46,8 @@ export async function hostLock(mode: 'shared' | 'exclusive', path = HOST_LOCK): 
   if (ops) {
     const fd = openLock(path);
     try {
-      await new Promise<void>((resolve, reject) => ops.flock(fd, mode === 'exclusive', (err) => (err ? reject(err) : resolve())));
+      // non-blocking tries, 1 ms apart and backing off to 20 ms: no thread waits in flock(2)
+      for (let wait = 1; !ops.flock(fd, mode === 'exclusive'); wait = Math.min(wait * 2, 20)) await new Promise((r) => setTimeout(r, wait));
     } catch (err) {
       closeSync(fd);
       throw BerthError.wrap(err, `take network lock ${path}`, 'UNAVAILABLE');

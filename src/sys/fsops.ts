@@ -56,8 +56,8 @@ export interface FsOps {
    * thread (unshare(CLONE_NEWNET) + mount of /proc/thread-self/ns/net): no process stays in it.
    */
   netnsCreate(path: string): void;
-  /** flock(2) LOCK_EX or LOCK_SH on a pool thread (it may block); `cb` once held or failed. */
-  flock(fd: number, exclusive: boolean, cb: (err: NodeJS.ErrnoException | null) => void): void;
+  /** flock(2) LOCK_EX or LOCK_SH, non-blocking: true when held, false when someone else holds it (poll). */
+  flock(fd: number, exclusive: boolean): boolean;
 }
 
 export const MS_BIND = 0x1000;
