@@ -70,6 +70,11 @@ export function engineEnv(name: string, opts: EngineEnvOptions = {}): { scope: S
         }
       }
     });
+    // After the containers: the networks they used (the default bridge, with its pooled
+    // sandboxes: bridge, netns mounts, leases, rules), so nothing of them is left.
+    scope.defer('remove networks', async () => {
+      await berth(['network', 'prune', '-f']);
+    });
     // Remove every container left (a failed test), so its mounts, monitors and cgroups go.
     scope.defer('remove containers', async () => {
       const ids = (await berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
@@ -85,12 +90,17 @@ export function engineEnv(name: string, opts: EngineEnvOptions = {}): { scope: S
   return { scope, ready };
 }
 
-/** What a container may leave on disk: bundle dirs, log dirs, mounts under root or state. */
+/**
+ * What a container may leave on disk: bundle dirs, log dirs, mounts under root or state. A
+ * network's pooled sandboxes (`<state>/netns-pool`, docs/network.md) are the network's, not a
+ * container's: they go with `network prune` at the end of the file (the leak check sees them).
+ */
 export function leftovers(e: EngineEnv): string[] {
   const out: string[] = [];
   for (const d of [join(e.state, 'c'), join(e.root, 'containers')]) {
     if (existsSync(d)) for (const n of readdirSync(d)) out.push(join(d, n));
   }
-  out.push(...mountsUnder(e.root), ...mountsUnder(e.state));
+  const pool = join(e.state, 'netns-pool') + '/';
+  out.push(...mountsUnder(e.root), ...mountsUnder(e.state).filter((m) => !m.startsWith(pool)));
   return out;
 }
