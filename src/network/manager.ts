@@ -332,14 +332,23 @@ export class CniNetworkManager implements NetworkManager {
    */
   async #claim(sb: SandboxRecord, n: NetworkRecord, aliases: string[]): Promise<boolean> {
     const want = JSON.stringify(conflistFor(n, this.ipamDir, { firewall: await forwardDrops() }));
+    const stale: PoolEntry[] = [];
     const entry = this.store.tx(() => {
-      const p = this.store.poolEntries(n.id).find((x) => x.state === 'idle' && JSON.stringify(x.endpoint.conflist) === want);
+      const idle = this.store.poolEntries(n.id).filter((x) => x.state === 'idle');
+      // made under another conflist (the host's FORWARD policy changed since): drain those
+      for (const x of idle.filter((x) => JSON.stringify(x.endpoint.conflist) !== want)) {
+        const mine: PoolEntry = { ...x, state: 'busy', ownerPid: process.pid };
+        this.store.putPoolEntry(mine);
+        stale.push(mine);
+      }
+      const p = idle.find((x) => JSON.stringify(x.endpoint.conflist) === want);
       if (!p) return undefined;
       this.store.deletePoolEntry(p.id);
       this.store.putSandbox({ ...sb, claimedFrom: p.netns });
       this.store.putEndpoint({ ...p.endpoint, containerId: sb.containerId, aliases, cniId: p.id, state: 'ready' });
       return p;
     });
+    if (stale.length) await this.#drain(stale).catch(() => {}); // what a drain leaves, reconcile takes
     if (!entry) return false;
     try {
       moveNetns(entry.netns, sb.netns);
@@ -651,23 +660,32 @@ export class CniNetworkManager implements NetworkManager {
     });
     await this.#drain(stale);
     cleaned.push(...stale.map((p) => p.id));
-    const pool = this.store.poolEntries();
-    for (const id of listNetns(this.state, POOL_DIR)) {
-      if (pool.some((p) => p.id === id)) continue;
-      await removeNetns(this.poolPath(id));
-      cleaned.push(id);
-    }
-    // an endpoint row (or pool row) is written before its ADD, so a lease without one is from a crash
-    const endpoints = new Set([...this.store.endpoints(), ...pool.map((p) => p.endpoint)].map((e) => `${e.cniId ?? e.containerId}\n${e.ifname}`));
+    // Files first, then one snapshot of the rows: a row is written before its file (a lease
+    // by an ADD, a pool namespace by a return), and a sandbox moving between pool and
+    // container is in one of the two tables in any snapshot.
+    const poolFiles = listNetns(this.state, POOL_DIR);
+    const leases: { file: string; owner: string }[] = [];
     for (const net of safeReaddir(this.ipamDir)) {
       for (const f of safeReaddir(join(this.ipamDir, net))) {
         if (!/^\d+\.\d+\.\d+\.\d+$/.test(f)) continue;
         const [id, ifname] = readOr(join(this.ipamDir, net, f)).split(/\r?\n/);
-        if (id && !endpoints.has(`${id}\n${ifname ?? ''}`) && !sandboxes.has(id)) {
-          rmSync(join(this.ipamDir, net, f), { force: true });
-          cleaned.push(`${net}/${f}`);
-        }
+        if (id) leases.push({ file: `${net}/${f}`, owner: `${id}\n${ifname ?? ''}` });
       }
+    }
+    const { pool, eps, sbs } = this.store.db.transaction(() => ({ pool: this.store.poolEntries(), eps: this.store.endpoints(), sbs: this.store.sandboxes() }))();
+    const known = new Set([...pool.map((p) => p.id), ...eps.map((e) => e.cniId ?? '')]);
+    for (const id of poolFiles) {
+      // a pool file without a pool row or an endpoint that claimed it (its move may be under way)
+      if (known.has(id)) continue;
+      await removeNetns(this.poolPath(id));
+      cleaned.push(id);
+    }
+    const owners = new Set([...eps, ...pool.map((p) => p.endpoint)].map((e) => `${e.cniId ?? e.containerId}\n${e.ifname}`));
+    const sbIds = new Set(sbs.map((x) => x.containerId));
+    for (const l of leases) {
+      if (owners.has(l.owner) || sbIds.has(l.owner.split('\n')[0])) continue;
+      rmSync(join(this.ipamDir, l.file), { force: true });
+      cleaned.push(l.file);
     }
     return cleaned;
   }
