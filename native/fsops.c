@@ -597,6 +597,86 @@ static napi_value js_flock(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/*
+ * idmapOverlayAttached(target, lowers, upperParent, upperName, workName, data, usernsFd,
+ * scratch): the same overlay for kernels 5.19-6.14, which take idmapped layers only as
+ * attached mounts by path: each idmapped clone is attached at scratch/N (scratch/u for the
+ * upper parent; `scratch` must exist, empty, and be short: the paths go into one page of
+ * mount options), the overlay is mounted from those paths with mount(2), and the clones are
+ * detached again (MNT_DETACH; overlayfs holds private clones of its layers) and their dirs
+ * removed, on success and on failure alike. Only a process killed inside this call leaves
+ * mounts under scratch (the caller unmounts what is under it before removing it).
+ */
+static napi_value js_idmap_overlay_attached(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char target[PATH_BUF], upper_parent[PATH_BUF], upper_name[NAME_BUF], work_name[NAME_BUF], path[PATH_BUF], scratch[NAME_BUF];
+  int32_t userns = -1;
+  uint32_t nlower = 0, ndata = 0;
+  if (argc < 8 || get_str(env, argv[0], target, sizeof target) || get_str(env, argv[2], upper_parent, sizeof upper_parent) ||
+      get_str(env, argv[3], upper_name, sizeof upper_name) || get_str(env, argv[4], work_name, sizeof work_name) ||
+      get_str(env, argv[7], scratch, sizeof scratch)) return NULL;
+  if (napi_get_array_length(env, argv[1], &nlower) != napi_ok || napi_get_array_length(env, argv[5], &ndata) != napi_ok ||
+      napi_get_value_int32(env, argv[6], &userns) != napi_ok || userns < 0 || nlower == 0 || nlower > 500) {
+    napi_throw_type_error(env, NULL, "idmapOverlayAttached: (target, lowers[1..500], upperParent, upperName, workName, data[], usernsFd, scratch)");
+    return NULL;
+  }
+  /* one page of options (mount(2) copies at most PAGE_SIZE of data) */
+  char opts[4096], point[NAME_BUF + 16];
+  size_t len = 0;
+  uint32_t attached = 0; /* scratch/0..nlower-1, then scratch/u as nlower */
+  const char *step = NULL, *where = target;
+  int e = 0, mounted = 0;
+#define OPT(...) do { int n_ = snprintf(opts + len, sizeof opts - len, __VA_ARGS__); \
+    if (n_ < 0 || (size_t)n_ >= sizeof opts - len) { e = EINVAL; step = "mount(overlay) options longer than a page"; goto out; } len += (size_t)n_; } while (0)
+  OPT("lowerdir=");
+  for (uint32_t i = 0; i <= nlower; i++) {
+    const char *src = upper_parent;
+    if (i < nlower) {
+      napi_value v;
+      napi_get_element(env, argv[1], i, &v);
+      if (get_str(env, v, path, sizeof path)) { e = EINVAL; step = "idmapOverlayAttached(lowers)"; goto out; }
+      src = path;
+    }
+    if (i < nlower) snprintf(point, sizeof point, "%s/%u", scratch, i);
+    else snprintf(point, sizeof point, "%s/u", scratch);
+    where = src;
+    int fd = idmapped_clone(src, userns, &step);
+    if (fd < 0) { e = errno; goto out; }
+    if (mkdir(point, 0700) != 0) { e = errno; step = "mkdir"; where = point; close(fd); goto out; }
+    if (syscall(SYS_move_mount, fd, "", AT_FDCWD, point, MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+      e = errno; step = "move_mount"; where = point; close(fd); rmdir(point); goto out;
+    }
+    close(fd);
+    attached = i + 1;
+    if (i < nlower) OPT("%s%s", i ? ":" : "", point);
+  }
+  OPT(",upperdir=%s/u/%s,workdir=%s/u/%s", scratch, upper_name, scratch, work_name);
+  for (uint32_t i = 0; i < ndata; i++) {
+    napi_value v;
+    napi_get_element(env, argv[5], i, &v);
+    if (get_str(env, v, path, sizeof path)) { e = EINVAL; step = "idmapOverlayAttached(data)"; goto out; }
+    OPT(",%s", path);
+  }
+  where = target;
+  if (mount("overlay", target, "overlay", 0, opts) != 0) { e = errno; step = "mount(overlay)"; goto out; }
+  mounted = 1;
+#undef OPT
+out:
+  for (uint32_t i = 0; i < attached; i++) {
+    if (i < nlower) snprintf(point, sizeof point, "%s/%u", scratch, i);
+    else snprintf(point, sizeof point, "%s/u", scratch);
+    if (umount2(point, MNT_DETACH) != 0 || rmdir(point) != 0) {
+      if (!e) { e = errno; step = "umount2(MNT_DETACH)"; where = point; }
+    }
+  }
+  /* all or nothing: an overlay whose clones could not be cleaned up goes too */
+  if (e && mounted) umount2(target, MNT_DETACH);
+  if (e) return throw_sys(env, step, where, e);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -610,6 +690,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"idmapOverlay", NULL, js_idmap_overlay, NULL, NULL, NULL, napi_default, NULL},
     {"netnsCreate", NULL, js_netns_create, NULL, NULL, NULL, napi_default, NULL},
     {"flock", NULL, js_flock, NULL, NULL, NULL, napi_default, NULL},
+    {"idmapOverlayAttached", NULL, js_idmap_overlay_attached, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { listImages, pruneImages } from '../image/index.js';
 import { isMounted } from '../sys/mount.js';
-import { unmountAll } from '../sys/mount.js';
+import { detachUnder, unmountAll } from '../sys/mount.js';
 import type { Engine } from './engine.js';
 import { monitorPid } from './monitor/index.js';
 import { refreshContainer } from './container/status.js';
@@ -132,6 +132,7 @@ async function removeOrphanDirs(engine: Engine): Promise<string[]> {
       if (monitorPid(dir) !== undefined) continue;
       const rootfs = join(dir, 'rootfs');
       if (isMounted(rootfs)) await unmountAll(rootfs);
+      detachUnder(dir);
       rmSync(dir, { recursive: true, force: true });
       out.push(dir);
     }

@@ -58,6 +58,11 @@ export interface FsOps {
   netnsCreate(path: string): void;
   /** flock(2) LOCK_EX or LOCK_SH, non-blocking: true when held, false when someone else holds it (poll). */
   flock(fd: number, exclusive: boolean): boolean;
+  /**
+   * idmapOverlay for Linux 5.19-6.14: the idmapped clones are attached at `scratch`/N (an existing
+   * empty dir with a short path) for mount(2) and detached again before it returns.
+   */
+  idmapOverlayAttached(target: string, lowers: string[], upperParent: string, upperName: string, workName: string, data: string[], usernsFd: number, scratch: string): void;
 }
 
 export const MS_BIND = 0x1000;

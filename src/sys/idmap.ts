@@ -1,4 +1,4 @@
-import { closeSync } from 'node:fs';
+import { closeSync, mkdirSync, rmdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { BerthError } from '../errors/index.js';
 import { fsOps } from './fsops.js';
@@ -69,12 +69,15 @@ export function idmapLines(start: number, size: number): string {
  * Mount `mounts` (a writable overlay snapshot) on `target` with idmapped layers (overlayfs.rst
  * "Idmapped layers"): the files keep their owners on disk (0 stays 0), and through the mount a
  * file owned by container id N shows as host id `map.uid + N`; files the container creates
- * are stored with their container ids. Errors keep the kernel's errno as `code` (EINVAL: this
- * kernel or file system cannot idmap, ENOSYS: no such syscall, EPERM: not allowed here);
- * NOT_IMPLEMENTED when the mounts are not an overlay this can idmap.
+ * are stored with their container ids. The layers go to overlayfs as fds of detached clones
+ * (Linux 6.15), or with `attach` (5.19-6.14) as clones attached under that dir for the time of
+ * the mount(2) call (made and removed here; left only if the process dies inside the call).
+ * Errors keep the kernel's errno (EINVAL: this kernel or file system cannot do it, ENOSYS: no
+ * such syscall, EPERM: not allowed here); NOT_IMPLEMENTED when the mounts are not an overlay
+ * this can idmap.
  */
-export function mountIdmappedOverlay(mounts: MountSpec[], target: string, map: IdMapping): void {
-  const what = `mount idmapped layers on ${JSON.stringify(target)}`;
+export function mountIdmappedOverlay(mounts: MountSpec[], target: string, map: IdMapping, opts: { attach?: string } = {}): void {
+  const what = `mount idmapped layers on ${JSON.stringify(target)}${opts.attach ? ' (attached)' : ''}`;
   const layers = overlayLayers(mounts);
   if (!layers) throw new BerthError('NOT_IMPLEMENTED', `${what}: the snapshot is not a writable overlay (${mounts.map((m) => m.type).join(', ') || 'no mounts'})`);
   try {
@@ -82,7 +85,16 @@ export function mountIdmappedOverlay(mounts: MountSpec[], target: string, map: I
     if (typeof ops.idmapOverlay !== 'function') throw new BerthError('NOT_IMPLEMENTED', 'the native helper is an older build (run "make -C native")', { errno: 'ENOSYS' });
     const fd = ops.usernsFd(idmapLines(map.uid, map.size), idmapLines(map.gid, map.size));
     try {
-      ops.idmapOverlay(target, layers.lowers, layers.upperParent, layers.upperName, layers.workName, layers.data, fd);
+      const args = [target, layers.lowers, layers.upperParent, layers.upperName, layers.workName, layers.data, fd] as const;
+      if (!opts.attach) ops.idmapOverlay(...args);
+      else {
+        mkdirSync(opts.attach, { mode: 0o700 });
+        try {
+          ops.idmapOverlayAttached(...args, opts.attach);
+        } finally {
+          rmdirSync(opts.attach);
+        }
+      }
     } finally {
       closeSync(fd);
     }

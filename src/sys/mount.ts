@@ -157,6 +157,27 @@ export async function unmountAll(target: string): Promise<void> {
   }
 }
 
+/**
+ * Lazily detach (umount2 MNT_DETACH) whatever is still mounted under `dir` (not `dir` itself),
+ * deepest first: before a directory tree is removed, so that a removal never descends into a
+ * mount left there by a process that died (an idmapped layer clone is the image's own files).
+ */
+export function detachUnder(dir: string): void {
+  const want = dir.replace(/\/+$/, '');
+  const depth = (p: string): number => p.split('/').length;
+  const points = mountPoints().filter((p) => p.startsWith(`${want}/`));
+  if (!points.length) return;
+  const ops = native();
+  if (!ops) throw new BerthError('NOT_IMPLEMENTED', `detach the mounts under ${JSON.stringify(dir)}: the native helper is not built`);
+  for (const p of points.reverse().sort((a, b) => depth(b) - depth(a))) {
+    try {
+      ops.umount2(p, 2 /* MNT_DETACH */);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EINVAL' || isMounted(p)) throw BerthError.wrap(err, `detach ${JSON.stringify(p)}`);
+    }
+  }
+}
+
 /** Whether something is mounted exactly on `path` in this mount namespace (proc(5) mountinfo). */
 export function isMounted(path: string): boolean {
   const want = path.replace(/\/+$/, '') || '/';

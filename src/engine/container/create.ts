@@ -4,7 +4,7 @@ import { BerthError, withCleanupError } from '../../errors/index.js';
 import { releaseImage, useImage } from '../../image/index.js';
 import { seccompForContainer } from '../../runtime/seccomp/index.js';
 import type { Mount, Namespace, Spec } from '../../spec/runtime.js';
-import { unmountAll } from '../../sys/mount.js';
+import { detachUnder, unmountAll } from '../../sys/mount.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { newId } from '../../util/id.js';
 import { initialState, type ContainerRecord } from '../containers/store.js';
@@ -126,7 +126,10 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
     lease.add({ kind: 'snapshot', key: snapshotKey });
 
     mkdirSync(paths.rootfs, { recursive: true, mode: 0o700 });
-    undo.push(() => rmSync(paths.dir, { recursive: true, force: true }));
+    undo.push(() => {
+      detachUnder(paths.dir);
+      rmSync(paths.dir, { recursive: true, force: true });
+    });
     const parent = img.chainIds[img.chainIds.length - 1];
     const mounts = await engine.snapshotter.prepare(snapshotKey, parent, { 'berth.container': id });
     undo.push(() => engine.snapshotter.remove(snapshotKey));

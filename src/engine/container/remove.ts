@@ -3,7 +3,7 @@ import { stopHealthChecker } from './health.js';
 import { join } from 'node:path';
 import { BerthError, isBerthError, withCleanupError } from '../../errors/index.js';
 import { releaseImage } from '../../image/index.js';
-import { unmountAll } from '../../sys/mount.js';
+import { detachUnder, unmountAll } from '../../sys/mount.js';
 import { killMonitor, monitorPid } from '../monitor/index.js';
 import type { ContainerRecord } from '../containers/store.js';
 import type { Engine } from '../engine.js';
@@ -126,6 +126,7 @@ async function teardownContainer(engine: Engine, rec: ContainerRecord, opts: Rem
   }
   await step('remove files', () => {
     stopHealthChecker(engine, rec.id);
+    detachUnder(paths.dir); // never delete through a mount a crashed create left (docs/security.md)
     rmSync(paths.dir, { recursive: true, force: true });
     rmSync(paths.logDir, { recursive: true, force: true });
   });

@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { isBerthError, toBerthError, withCleanupError } from '../../errors/index.js';
 import { mountIdmappedOverlay } from '../../sys/idmap.js';
 import { mountAll, unmountAll, type MountSpec } from '../../sys/mount.js';
@@ -7,10 +8,10 @@ import { mark } from '../trace.js';
 import { containerIdRange, shiftOwnership, type IdRange, type RootfsOwnership } from '../userns.js';
 
 /**
- * errnos that mean "this kernel or file system cannot idmap the overlay's layers" (EINVAL:
- * mount_setattr(2) on a file system without idmap support, fsconfig(2) of a layer fd before
- * Linux 6.13 or of a detached mount before 6.15; ENOSYS: no new mount API; EPERM/EOPNOTSUPP:
- * not allowed here): the chown copy does the job instead. Anything else is a real failure.
+ * errnos that mean "this kernel or file system cannot idmap the overlay's layers (this way)"
+ * (EINVAL: mount_setattr(2) on a file system without idmap support, fsconfig(2) of a layer fd
+ * before Linux 6.13 or of a detached mount before 6.15; ENOSYS: no new mount API before 5.2 or
+ * mount_setattr before 5.12; EPERM/EOPNOTSUPP: not allowed here). Anything else is a real failure.
  */
 const FALLBACK_ERRNOS = new Set(['EINVAL', 'ENOSYS', 'EPERM', 'EOPNOTSUPP']);
 
@@ -20,10 +21,31 @@ function canFallBack(err: unknown): boolean {
 }
 
 /**
+ * Idmapped layers, the best way this kernel has: as fds of detached clones (6.15), else as
+ * clones attached for the time of the mount under `<bundle>/idmap` (5.19-6.14; a sibling of
+ * the rootfs, which remove clears of mounts before it deletes the bundle). Returns the way.
+ * BERTH_USERNS_IDMAP=attached forces the second (tests).
+ */
+function mountIdmapped(mounts: MountSpec[], target: string, range: IdRange): 'fd' | 'attached' {
+  const attach = join(dirname(target), 'idmap');
+  if (process.env.BERTH_USERNS_IDMAP !== 'attached') {
+    try {
+      mountIdmappedOverlay(mounts, target, range);
+      return 'fd';
+    } catch (err) {
+      if (!canFallBack(err) || !toBerthError(err).errno) throw err;
+      debug(`idmapped layers by fd: ${toBerthError(err).message}; trying attached layers`);
+    }
+  }
+  mountIdmappedOverlay(mounts, target, range, { attach });
+  return 'attached';
+}
+
+/**
  * Mount a new container's snapshot on `target` and, for a --userns container (`range`), make
  * it the mapped root's: with idmapped layers where the kernel allows (nothing copied, the
  * image's and the container's files keep their owners on disk), else by the chown copy.
- * BERTH_USERNS_IDMAP=0 forces the copy (for tests and diagnosis). Which way was taken is
+ * BERTH_USERNS_IDMAP=0 forces the copy (for tests and diagnosis), =attached the attached layers. Which way was taken is
  * recorded for later mounts, traced (BERTH_TRACE), told on stderr with BERTH_DEBUG, and shown
  * by inspect (GraphDriver.Data.RootfsOwnership). On failure nothing stays mounted on target.
  */
@@ -36,10 +58,10 @@ export async function mountNewRootfs(engine: Engine, id: string, mounts: MountSp
   let why = 'BERTH_USERNS_IDMAP=0';
   if (process.env.BERTH_USERNS_IDMAP !== '0') {
     try {
-      mountIdmappedOverlay(mounts, target, range);
+      const way = mountIdmapped(mounts, target, range);
       engine.usernsRanges.setOwnership(id, 'idmapped');
-      mark('create: rootfs mounted with idmapped layers');
-      debug(`container ${id}: rootfs mounted with idmapped layers`);
+      mark(`create: rootfs mounted with idmapped layers (${way})`);
+      debug(`container ${id}: rootfs mounted with idmapped layers (${way})`);
       return 'idmapped';
     } catch (err) {
       if (!canFallBack(err)) throw err;
@@ -72,7 +94,7 @@ export async function mountNewRootfs(engine: Engine, id: string, mounts: MountSp
 export async function mountRootfs(engine: Engine, rec: { id: string; snapshotKey: string; config: { userns?: string } }, target: string): Promise<void> {
   const mounts = await engine.snapshotter.mounts(rec.snapshotKey);
   const range = containerIdRange(engine, rec);
-  if (range && engine.usernsRanges.ownership(rec.id) === 'idmapped') mountIdmappedOverlay(mounts, target, range);
+  if (range && engine.usernsRanges.ownership(rec.id) === 'idmapped') mountIdmapped(mounts, target, range);
   else await mountAll(mounts, target);
 }
 

@@ -1,11 +1,12 @@
 // berth run --userns: the container's root is an unprivileged host range (auto from the pool,
 // one per container, released on rm); the rootfs is made the mapped root's by idmapped overlay
-// layers where the kernel allows (Linux 6.15+: nothing copied, owners unchanged on disk), else
-// by a chown copy (forced here with BERTH_USERNS_IDMAP=0).
+// layers where the kernel allows (nothing copied, owners unchanged on disk: layers by fd on
+// Linux 6.15+, attached for the mount on 5.19-6.14, forced here with BERTH_USERNS_IDMAP=attached),
+// else by a chown copy (forced with BERTH_USERNS_IDMAP=0).
 import assert from 'node:assert/strict';
-import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { release } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { execOk, mountsUnder } from '../../harness/index.js';
 import { engineEnv, leftovers, type EngineEnv } from './_env.js';
@@ -141,6 +142,30 @@ test('--userns=auto: idmapped layers; root inside, a pool range outside; nothing
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.stdout.trim().split(/\s+/).map(Number), [0, POOL, 65536]);
   await e.ok(['rm', '-f', 'u2']);
+  assert.deepEqual(leftovers(e), []);
+});
+
+test('--userns on Linux 5.19-6.14: layers attached for the mount (BERTH_USERNS_IDMAP=attached); rm never deletes through a leftover clone', async () => {
+  const env = { ...e.env, BERTH_USERNS_IDMAP: 'attached' };
+  await e.ok(['run', '-d', '--name', 'a1', '--userns=auto', e.image, 'sh', '-c', 'touch /made /ready; sleep 1000'], { env });
+  const c = await started('a1');
+  assert.equal(await ownership('a1'), 'idmapped');
+  assert.equal(await e.ok(['exec', 'a1', 'sh', '-c', 'id -u; stat -c %u:%g /bin/busybox /made']), '0\n0:0\n0:0');
+  assert.deepEqual(hostUid(c.pid), [POOL, POOL, POOL, POOL]);
+  assert.deepEqual(onDisk('made').map(owner), [[0, 0]]);
+  const [layerBusybox] = onDisk('bin/busybox');
+  assert.deepEqual(onDisk('bin/busybox'), [layerBusybox], 'nothing copied');
+  // the clones were detached and their dirs removed once the overlay was mounted
+  const bundle = join(e.state, 'c', c.id.slice(0, 20));
+  assert.deepEqual(mountsUnder(e.state), [join(bundle, 'rootfs')]);
+  assert.equal(existsSync(join(bundle, 'idmap')), false);
+  // what a create killed inside the attach step would leave: an image layer mounted under the
+  // bundle. rm detaches it before it deletes the bundle: the layer's files survive
+  const layerDir = dirname(dirname(layerBusybox));
+  mkdirSync(join(bundle, 'idmap', '0'), { recursive: true });
+  await execOk('mount', ['--bind', layerDir, join(bundle, 'idmap', '0')]);
+  await e.ok(['rm', '-f', 'a1']);
+  assert.ok(existsSync(layerBusybox), 'the image layer was not deleted through the leftover mount');
   assert.deepEqual(leftovers(e), []);
 });
 
