@@ -1,8 +1,8 @@
-import { closeSync, mkdirSync, rmdirSync } from 'node:fs';
+import { closeSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { BerthError } from '../errors/index.js';
 import { fsOps } from './fsops.js';
-import type { MountSpec } from './mount.js';
+import { detachUnder, type MountSpec } from './mount.js';
 
 /** Container ids 0..size-1 as host ids uid.. and gid.. */
 export interface IdMapping {
@@ -88,6 +88,9 @@ export function mountIdmappedOverlay(mounts: MountSpec[], target: string, map: I
       const args = [target, layers.lowers, layers.upperParent, layers.upperName, layers.workName, layers.data, fd] as const;
       if (!opts.attach) ops.idmapOverlay(...args);
       else {
+        // what a process killed inside the attach step left: never reuse, never delete through
+        detachUnder(opts.attach);
+        rmSync(opts.attach, { recursive: true, force: true });
         mkdirSync(opts.attach, { mode: 0o700 });
         try {
           ops.idmapOverlayAttached(...args, opts.attach);
