@@ -599,7 +599,7 @@ static napi_value js_flock(napi_env env, napi_callback_info info) {
 
 /*
  * idmapOverlayAttached(target, lowers, upperParent, upperName, workName, data, usernsFd,
- * scratch): the same overlay for kernels 5.19-6.14, which take idmapped layers only as
+ * scratch): the overlay of idmapOverlay for kernels 5.19-6.14, which take idmapped layers only as
  * attached mounts by path: each idmapped clone is attached at scratch/N (scratch/u for the
  * upper parent; `scratch` must exist, empty, and be short: the paths go into one page of
  * mount options), the overlay is mounted from those paths with mount(2), and the clones are

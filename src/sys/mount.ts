@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors/index.js';
-import { fsOps, type FsOps } from './fsops.js';
+import { fsOps, MNT_DETACH, type FsOps } from './fsops.js';
 
 const run = promisify(execFile);
 
@@ -171,7 +171,7 @@ export function detachUnder(dir: string): void {
   if (!ops) throw new BerthError('NOT_IMPLEMENTED', `detach the mounts under ${JSON.stringify(dir)}: the native helper is not built`);
   for (const p of points.reverse().sort((a, b) => depth(b) - depth(a))) {
     try {
-      ops.umount2(p, 2 /* MNT_DETACH */);
+      ops.umount2(p, MNT_DETACH);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EINVAL' || isMounted(p)) throw BerthError.wrap(err, `detach ${JSON.stringify(p)}`);
     }
