@@ -212,8 +212,8 @@ test('--userns=<uid>:<gid>:<size>, host default, bad values, a create that fails
     assert.equal(r.code, 125, bad);
     assert.match(r.stderr, /invalid --userns/);
   }
-  // fails after the rootfs is mounted (the user is looked up in it): everything undone
-  for (const env of [e.env, { ...e.env, BERTH_USERNS_IDMAP: '0' }]) {
+  // fails after the rootfs is mounted (the user is looked up in it): everything undone, each way
+  for (const env of [e.env, { ...e.env, BERTH_USERNS_IDMAP: 'attached' }, { ...e.env, BERTH_USERNS_IDMAP: '0' }]) {
     r = await e.berth(['run', '--rm', '--userns=auto', '--user', 'nosuchuser', e.image, 'true'], { env });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /nosuchuser/);
