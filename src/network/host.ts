@@ -176,8 +176,9 @@ export async function removeUnusedChains(): Promise<string[]> {
   return removed;
 }
 
-/** Put ip_forward back as recorded, once no berth bridge has a port left. */
+/** Put ip_forward back as recorded, once no berth bridge has a port left (and drop the FORWARD-drop answer kept for 10 s). */
 export function restoreIpForward(): void {
+  rmSync(FORWARD_CACHE, { force: true });
   if (!existsSync(FORWARD_RECORD)) return;
   const was = readFileSync(FORWARD_RECORD, 'utf8').trim();
   if (was === '0' || was === '1') writeFileSync(IP_FORWARD, was);
