@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { join } from 'node:path';
 import { execPty } from '../../harness/index.js';
-import { DOCKER, dockerEnv } from './_daemon.js';
+import { DOCKER, dockerEnv, startDaemon } from './_daemon.js';
 
 const { ready } = dockerEnv('cli');
 
@@ -95,6 +95,22 @@ test('the CLI and the API see the same containers', async () => {
   assert.match(await e.ok(['ps', '-a']), new RegExp(`${name}`));
   await e.ok(['rm', name]);
   assert.doesNotMatch(await e.dockerOk(['ps', '-a', '--format', '{{.Names}}']), new RegExp(name));
+});
+
+test('a daemon under BERTH_BRIDGE=none (dockerd --bridge=none): no --network gives lo only, NetworkMode stays default', async () => {
+  const e = await ready;
+  const socket = join(e.scope.dir, 'nobridge.sock');
+  const d = await startDaemon({ ...e, env: { ...e.env, BERTH_BRIDGE: 'none' } }, socket);
+  const h = ['-H', `unix://${socket}`];
+  const name = e.scope.uid('nobridge');
+  try {
+    assert.equal(await e.dockerOk([...h, 'run', '--rm', e.image, 'ls', '/sys/class/net']), 'lo');
+    await e.dockerOk([...h, 'create', '--name', name, e.image, 'true']);
+    assert.equal(await e.dockerOk([...h, 'inspect', '--format', '{{.HostConfig.NetworkMode}}|{{.NetworkSettings.IPAddress}}|{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}', name]), 'default||none');
+  } finally {
+    await e.docker([...h, 'rm', '-f', name]);
+    await d.stop();
+  }
 });
 
 test('docker run -it under a pty: a terminal, stdin and the exit status', async () => {
