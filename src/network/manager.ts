@@ -443,7 +443,7 @@ export class CniNetworkManager implements NetworkManager {
     // The namespace goes first: the kernel then frees the container's veth in its async
     // cleanup_net, where deleting it from inside (the bridge plugin's DEL) waits ~70 ms for
     // synchronize_net. The DELs run without a namespace, which the spec allows; the bridge
-    // plugin's masquerade rules, which it can then not find, go by their comment (#detach).
+    // plugin's masquerade rules, which it can then not find, go by their known name (#detach).
     await step(() => removeNetns(path));
     if (sb?.claimedFrom) await step(() => removeNetns(sb.claimedFrom!));
     mark('netns removed');
