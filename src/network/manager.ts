@@ -645,12 +645,16 @@ export class CniNetworkManager implements NetworkManager {
       cleaned.push(id);
     }
     // pooled sandboxes: a busy one whose process died (a move or a drain cut short), an idle
-    // one whose namespace is gone (a reboot: the state dir is per boot), one of a removed network
+    // one whose namespace is gone (a reboot: the state dir is per boot), one of a removed
+    // network, and idle ones beyond the bound (BERTH_NETNS_POOL lowered, 0: all)
     const nets = new Set(this.store.networks().map((n) => n.id));
     const stale = this.store.tx(() => {
       const out: PoolEntry[] = [];
+      const idle = new Map<string, number>();
       for (const p of this.store.poolEntries()) {
-        const dead = p.state === 'busy' ? !pidAlive(p.ownerPid) : !isMounted(p.netns) || !nets.has(p.networkId);
+        const kept = p.state === 'idle' ? (idle.get(p.networkId) ?? 0) : 0;
+        const dead = p.state === 'busy' ? !pidAlive(p.ownerPid) : !isMounted(p.netns) || !nets.has(p.networkId) || kept >= this.poolSize;
+        if (!dead && p.state === 'idle') idle.set(p.networkId, kept + 1);
         if (!dead) continue;
         const mine: PoolEntry = { ...p, state: 'busy', ownerPid: process.pid };
         this.store.putPoolEntry(mine);

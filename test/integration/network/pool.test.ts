@@ -86,7 +86,7 @@ test('recycled only when nothing could have changed it: NET_ADMIN, exec --privil
   assert.doesNotMatch(await e.ok(['run', '--rm', '--network', 'pl', e.image, 'ip', '-o', '-4', 'addr']), /10\.99\.77/);
 });
 
-test('concurrent run -d: claims and fresh ADDs never share an address; rm fills the pool up to its bound (4)', async () => {
+test('concurrent run -d: claims and fresh ADDs never share an address; rm fills the pool up to its bound (4); a lower bound shrinks it', async () => {
   for (let round = 0; round < 2; round++) {
     const ids = await runDetached(6, 'pl');
     const c = (await inspect('pl')).Containers;
@@ -99,6 +99,10 @@ test('concurrent run -d: claims and fresh ADDs never share an address; rm fills 
     assert.deepEqual(poolLeases().sort(), poolIds(e.state).sort());
     assert.deepEqual(leftovers(e.root, e.state), []);
   }
+  // a lower bound shrinks the pool at the next command (its reconcile drains the excess)
+  await e.ok(['network', 'ls'], { env: { ...e.env, BERTH_NETNS_POOL: '1' } });
+  assert.equal(poolIds(e.state).length, 1);
+  assert.deepEqual(leftovers(e.root, e.state), []);
 });
 
 test('kill -9 of a claiming berth run: the next command gives the sandbox back or deletes it', async () => {
@@ -118,6 +122,7 @@ test('kill -9 of a claiming berth run: the next command gives the sandbox back o
 });
 
 test('network rm drains the pool: no netns, lease, veth or iptables rule of it left', async () => {
+  await e.ok(['run', '--rm', '--network', 'pl', e.image, 'true']);
   assert.ok(poolIds(e.state).length > 0);
   const n = await inspect('pl');
   const bridge = n.Options['com.docker.network.bridge.name'];
