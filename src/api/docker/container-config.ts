@@ -1,5 +1,5 @@
 import { BerthError } from '../../errors/index.js';
-import type { DeviceRequest, MountRequest, RunConfig, Ulimit } from '../../engine/index.js';
+import type { DeviceRequest, HealthConfig, MountRequest, RunConfig, Ulimit } from '../../engine/index.js';
 import { checkFields } from './http.js';
 
 /** Config fields of the Engine API (1.43, ContainerConfig plus the create body's extras). */
@@ -191,6 +191,8 @@ export function runConfigFromBody(body: Obj, opts: { name?: string; hasNetwork: 
     }
   }
   const exposed = Object.keys(obj(body, 'ExposedPorts', w) ?? {});
+  const ep = endpointSettings(body, networkMode);
+  const health = healthConfig(obj(body, 'Healthcheck', w));
   const env = strs(body, 'Env', w);
   const entrypoint = strs(body, 'Entrypoint', w);
   const cmd = strs(body, 'Cmd', w);
@@ -239,6 +241,13 @@ export function runConfigFromBody(body: Obj, opts: { name?: string; hasNetwork: 
     ...(sysctls && Object.keys(sysctls).length ? { sysctls } : {}),
     ...(num(hc, 'OomScoreAdj', h) ? { oomScoreAdj: num(hc, 'OomScoreAdj', h)! } : {}),
     ...(networkMode ? { networkMode } : {}),
+    ...ep,
+    ...(strs(hc, 'Dns', h)?.length ? { dns: strs(hc, 'Dns', h)! } : {}),
+    ...(strs(hc, 'DnsSearch', h)?.length ? { dnsSearch: strs(hc, 'DnsSearch', h)! } : {}),
+    ...(strs(hc, 'DnsOptions', h)?.length ? { dnsOptions: strs(hc, 'DnsOptions', h)! } : {}),
+    ...(strs(hc, 'ExtraHosts', h)?.length ? { extraHosts: strs(hc, 'ExtraHosts', h)! } : {}),
+    ...(health ? { healthcheck: health } : {}),
+    ...(str(hc, 'UsernsMode', h) ? { userns: str(hc, 'UsernsMode', h)! } : {}),
     ...(publish.length ? { publish } : {}),
     ...(bool(hc, 'PublishAllPorts', h) ? { publishAll: true } : {}),
     ...(exposed.length ? { exposedPorts: exposed } : {}),
@@ -251,4 +260,53 @@ export function runConfigFromBody(body: Obj, opts: { name?: string; hasNetwork: 
     ...(str(hc, 'Runtime', h) ? { runtime: str(hc, 'Runtime', h)! } : {}),
   };
   return config;
+}
+
+/** Config.Healthcheck as the engine's HealthConfig (both in nanoseconds). */
+function healthConfig(hc: Obj | undefined): HealthConfig | undefined {
+  if (!hc) return undefined;
+  const what = 'Config.Healthcheck';
+  const test = strs(hc, 'Test', what);
+  const out: HealthConfig = {
+    ...(test?.length ? { test } : {}),
+    ...(num(hc, 'Interval', what) ? { interval: num(hc, 'Interval', what)! } : {}),
+    ...(num(hc, 'Timeout', what) ? { timeout: num(hc, 'Timeout', what)! } : {}),
+    ...(num(hc, 'StartPeriod', what) ? { startPeriod: num(hc, 'StartPeriod', what)! } : {}),
+    ...(num(hc, 'Retries', what) ? { retries: num(hc, 'Retries', what)! } : {}),
+  };
+  return Object.keys(out).length ? out : undefined;
+}
+
+/**
+ * NetworkingConfig.EndpointsConfig: what `docker run --network N --network-alias A --ip I
+ * --mac-address M` sends. The endpoint of the container's network mode gives aliases, the
+ * address and the MAC (Config.MacAddress before API 1.44); any other endpoint is one more
+ * network joined at start (API 1.44: several --network at create).
+ */
+function endpointSettings(body: Obj, networkMode: string | undefined): Pick<RunConfig, 'networkAliases' | 'ip' | 'macAddress' | 'extraNetworks'> {
+  const out: Pick<RunConfig, 'networkAliases' | 'ip' | 'macAddress' | 'extraNetworks'> = {};
+  const legacyMac = str(body, 'MacAddress', 'Config');
+  if (legacyMac) out.macAddress = legacyMac;
+  const nc = obj(body, 'NetworkingConfig', 'Config');
+  const eps = (nc && obj(nc, 'EndpointsConfig', 'NetworkingConfig')) ?? {};
+  const primary = !networkMode || networkMode === 'default' ? ['default', 'bridge'] : [networkMode];
+  const extra: string[] = [];
+  for (const [name, v] of Object.entries(eps)) {
+    const what = `NetworkingConfig.EndpointsConfig.${name}`;
+    if (v !== null && (typeof v !== 'object' || Array.isArray(v))) throw new BerthError('INVALID_ARGUMENT', `${what}: an object is required`);
+    const e = (v ?? {}) as Obj;
+    if (!primary.includes(name)) {
+      extra.push(name);
+      continue;
+    }
+    const aliases = strs(e, 'Aliases', what);
+    if (aliases?.length) out.networkAliases = aliases;
+    const ipam = obj(e, 'IPAMConfig', what);
+    const ip = ipam ? str(ipam, 'IPv4Address', `${what}.IPAMConfig`) : undefined;
+    if (ip) out.ip = ip;
+    const mac = str(e, 'MacAddress', what);
+    if (mac) out.macAddress = mac;
+  }
+  if (extra.length) out.extraNetworks = extra;
+  return out;
 }

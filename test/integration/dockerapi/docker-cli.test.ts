@@ -305,3 +305,37 @@ test('docker network create/ls/inspect/connect/disconnect/rm/prune; run -p 127.0
     await e.docker(['network', 'prune', '-f']);
   }
 });
+
+test('docker run --dns/--dns-search/--add-host, --network-alias/--ip on a user network, --health-cmd reach the container', async () => {
+  const e = await ready;
+  const net = `dalias-${process.pid}`;
+  const srv = `dsrv-${process.pid}`;
+  try {
+    const files = await e.dockerOk(['run', '--rm', '--dns', '10.9.8.7', '--dns-search', 'corp.test', '--add-host', 'db.test:10.1.2.3', e.image, 'cat', '/etc/resolv.conf', '/etc/hosts']);
+    assert.match(files, /^nameserver 10\.9\.8\.7$/m);
+    assert.match(files, /^search corp\.test$/m);
+    assert.match(files, /^10\.1\.2\.3\s+db\.test$/m);
+
+    await e.dockerOk(['network', 'create', net]);
+    // an address of the subnet berth chose (a fixed subnet could overlap another test's)
+    const subnet = await e.dockerOk(['network', 'inspect', '--format', '{{(index .IPAM.Config 0).Subnet}}', net]);
+    const ip = subnet.replace(/\.\d+\/\d+$/, '.50');
+    await e.dockerOk(['run', '-d', '--name', srv, '--network', net, '--network-alias', 'web-alias', '--ip', ip,
+      '--health-cmd', 'true', '--health-interval', '200ms', e.image, 'sleep', '300']);
+    const nets = JSON.parse(await e.dockerOk(['inspect', '--format', '{{json .NetworkSettings.Networks}}', srv])) as Record<string, { IPAddress: string; Aliases: string[] | null }>;
+    assert.equal(nets[net]!.IPAddress, ip);
+    assert.ok(nets[net]!.Aliases?.includes('web-alias'), JSON.stringify(nets));
+    // another container on the network resolves the alias to that address
+    const hosts = await e.dockerOk(['run', '--rm', '--network', net, e.image, 'cat', '/etc/hosts']);
+    assert.match(hosts, new RegExp(`^${ip.replace(/\./g, '\\.')}\\s.*\\bweb-alias\\b`, 'm'));
+    let status = '';
+    for (let i = 0; i < 100 && status !== 'healthy'; i++) {
+      status = await e.dockerOk(['inspect', '--format', '{{.State.Health.Status}}', srv]);
+      if (status !== 'healthy') await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(status, 'healthy');
+  } finally {
+    await e.docker(['rm', '-f', srv]);
+    await e.docker(['network', 'rm', net]);
+  }
+});
