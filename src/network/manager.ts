@@ -345,7 +345,7 @@ export class CniNetworkManager implements NetworkManager {
       if (!p) return undefined;
       this.store.deletePoolEntry(p.id);
       this.store.putSandbox({ ...sb, claimedFrom: p.netns });
-      this.store.putEndpoint({ ...p.endpoint, containerId: sb.containerId, aliases, cniId: p.id, state: 'ready' });
+      this.store.putEndpoint({ ...p.endpoint, containerId: sb.containerId, aliases, cniId: p.id, state: 'ready', ...resultIn(p.endpoint.result, sb.netns) });
       return p;
     });
     if (stale.length) await this.#drain(stale).catch(() => {}); // what a drain leaves, reconcile takes
@@ -482,7 +482,7 @@ export class CniNetworkManager implements NetworkManager {
       state: 'busy',
       ownerPid: process.pid,
       from: sb.netns,
-      endpoint: { ...e, containerId: e.cniId, aliases: [] },
+      endpoint: { ...e, containerId: e.cniId, aliases: [], ...resultIn(e.result, this.poolPath(e.cniId)) },
     };
     const room = this.store.tx(() => {
       if (!this.store.networks().some((n) => n.id === e.networkId)) return false;
@@ -744,6 +744,12 @@ export class CniNetworkManager implements NetworkManager {
       if (existsSync(resolv)) writeInPlace(resolv, renderResolvConf(sb));
     }
   }
+}
+
+/** The cached ADD result of a sandbox that moved: its interface's `sandbox` names where it is now (a CHECK compares it with CNI_NETNS). */
+function resultIn(r: CniResult | undefined, netns: string): { result?: CniResult } {
+  if (!r) return {};
+  return { result: { ...r, ...(r.interfaces ? { interfaces: r.interfaces.map((i) => (i.sandbox ? { ...i, sandbox: netns } : i)) } : {}) } };
 }
 
 function writeInPlace(path: string, text: string): void {
