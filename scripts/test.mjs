@@ -26,6 +26,11 @@ const rel = (f) => f.slice(join(root, 'dist').length + 1);
 if (only === 'unit') files = files.filter((f) => !rel(f).includes('integration/'));
 else if (only && only !== 'all') files = files.filter((f) => rel(f).includes(only));
 if (filter.length) files = files.filter((f) => filter.some((x) => rel(f).includes(x)));
+if (!files.length) {
+  // node --test with no files would search the whole tree on its own, helpers included
+  console.error(`test.mjs: no test file in dist/ matches ${process.argv.slice(2).map((a) => JSON.stringify(a)).join(' then ')}`);
+  process.exit(2);
+}
 files.sort((a, b) => Number(a.includes('/integration/')) - Number(b.includes('/integration/')) || a.localeCompare(b));
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
   stdio: 'inherit',

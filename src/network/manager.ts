@@ -239,11 +239,11 @@ export class CniNetworkManager implements NetworkManager {
     this.#checkPortsFree(maps, '');
   }
 
-  async setup(containerId: string, opts: NetworkSetupOptions): Promise<NetworkAttachment> {
-    return this.#setup(containerId, opts, false);
+  async setup(containerId: string, opts: NetworkSetupOptions, progress: { netnsReady?: () => void } = {}): Promise<NetworkAttachment> {
+    return this.#setup(containerId, opts, false, progress);
   }
 
-  async #setup(containerId: string, opts: NetworkSetupOptions, retried: boolean): Promise<NetworkAttachment> {
+  async #setup(containerId: string, opts: NetworkSetupOptions, retried: boolean, progress: { netnsReady?: () => void }): Promise<NetworkAttachment> {
     await this.reconcile();
     const existing = this.store.sandbox(containerId);
     if (existing && this.store.endpoints({ containerId }).every((e) => e.state === 'ready') && existsSync(existing.netns)) {
@@ -284,6 +284,12 @@ export class CniNetworkManager implements NetworkManager {
       mark('hosts written');
       return this.#attachment(sb);
     }
+    // A fresh ADD into a full subnet fails, while idle pooled sandboxes hold addresses the
+    // network can give back: drain those first. (Draining after the failure, below, is too
+    // late once a runtime may have joined the namespace.)
+    const full = networks.filter((n) => this.#freeAddresses(n) <= 0).map((n) => n.id);
+    if (full.length) await this.#drainNetworks(full);
+    let announced = false;
     this.store.tx(() => {
       this.#checkPortsFree(ports, containerId);
       this.store.putSandbox(sb);
@@ -293,6 +299,10 @@ export class CniNetworkManager implements NetworkManager {
       mark('setup: checked, sandbox recorded');
       await createNetns(sb.netns);
       mark('netns created');
+      if (progress.netnsReady) {
+        announced = true;
+        progress.netnsReady();
+      }
       await this.#loopback(containerId, sb.netns);
       mark('loopback ADD');
       for (const [i, n] of networks.entries()) {
@@ -317,8 +327,9 @@ export class CniNetworkManager implements NetworkManager {
         e = withCleanupError(e, cleanupErr);
       }
       // an address held by an idle pooled sandbox is the network's to give: drain, try again
-      if (!retried && /no IP addresses available|already (been )?allocated|has been allocated/i.test(String((err as Error)?.message ?? err))) {
-        if (await this.#drainNetworks(networks.map((n) => n.id))) return this.#setup(containerId, opts, true);
+      // (not once a runtime may have joined the namespace that the teardown just dropped)
+      if (!retried && !announced && /no IP addresses available|already (been )?allocated|has been allocated/i.test(String((err as Error)?.message ?? err))) {
+        if (await this.#drainNetworks(networks.map((n) => n.id))) return this.#setup(containerId, opts, true, progress);
       }
       throw e;
     }
@@ -545,6 +556,18 @@ export class CniNetworkManager implements NetworkManager {
     const taken = this.#takePool(networkIds);
     await this.#drain(taken);
     return taken.length > 0;
+  }
+
+  /** Addresses host-local can still hand out in the network: its hosts, less the gateway and the leases in its data dir. */
+  #freeAddresses(n: NetworkRecord): number {
+    const net = parseCidr(n.subnet);
+    let leases = 0;
+    try {
+      leases = readdirSync(join(this.ipamDir, cniName(n))).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)).length;
+    } catch {
+      leases = 0;
+    }
+    return broadcast(net) - net.net - 2 - leases;
   }
 
   /** The container's namespace may have been changed (exec --privileged): its teardown DELs it. */

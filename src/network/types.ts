@@ -49,7 +49,12 @@ export interface NetworkAttachment {
 }
 
 export interface NetworkManager {
-  setup(containerId: string, opts: NetworkSetupOptions): Promise<NetworkAttachment>;
+  /**
+   * Make the container's namespace and attach it to its networks. `progress.netnsReady` is
+   * called once the namespace exists at its path, before the plugins run (a runtime may join
+   * it from then on, as long as the container does not start before setup resolves).
+   */
+  setup(containerId: string, opts: NetworkSetupOptions, progress?: { netnsReady?: () => void }): Promise<NetworkAttachment>;
   /** Idempotent: a container with nothing set up is fine. */
   teardown(containerId: string): Promise<void>;
   /** The namespace path setup will use, known before it runs (it goes into the OCI spec at create). */
