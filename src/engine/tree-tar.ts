@@ -59,6 +59,13 @@ export function statInRoot(root: string, path: string): PathStat | undefined {
 export interface PackOptions {
   /** Name of the top entry in the archive (default: the path's base name); `.` for a dir's contents only. */
   rebaseName?: string;
+  /** The owner to write in the archive for an owner on the host (a --userns container's ids are shifted on the host). */
+  mapOwner?: (o: Owner) => Owner;
+}
+
+export interface Owner {
+  uid: number;
+  gid: number;
 }
 
 /**
@@ -73,7 +80,8 @@ export function packTree(root: string, path: string, opts: PackOptions = {}): Re
   const out = new PassThrough();
   const rebase = opts.rebaseName ?? (posix.basename(posix.normalize(`/${path}`)) || '.');
   const walk = async (host: string, name: string, st: Stats): Promise<void> => {
-    const h: Headers = { name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+    const o = opts.mapOwner ? opts.mapOwner({ uid: st.uid, gid: st.gid }) : { uid: st.uid, gid: st.gid };
+    const h: Headers = { name, mode: st.mode & 0o7777, uid: o.uid, gid: o.gid, mtime: st.mtime };
     if (st.isDirectory()) {
       if (name !== '.') await entry(p, { ...h, name: `${name}/`, type: 'directory' });
       for (const child of readdirSync(host).sort()) {
@@ -103,7 +111,9 @@ function entry(p: ReturnType<typeof pack>, h: Headers): Promise<void> {
 
 export interface ExtractOptions {
   /** Owner of what is written: 'keep' the archive's, or these ids (docker cp: root in the container). */
-  owner: 'keep' | { uid: number; gid: number };
+  owner: 'keep' | Owner;
+  /** The host owner to give a file for the owner chosen above (a --userns container's ids are shifted on the host). */
+  mapOwner?: (o: Owner) => Owner;
 }
 
 /**
@@ -128,7 +138,8 @@ export async function extractTree(root: string, dir: string, tar: Readable, opts
       if (existing && !(existing.isDirectory() && h.type === 'directory')) rmSync(target, { recursive: true, force: true });
       const mode = (h.mode ?? 0o644) & 0o7777;
       const own = () => {
-        const o = opts.owner === 'keep' ? { uid: h.uid ?? 0, gid: h.gid ?? 0 } : opts.owner;
+        const chosen = opts.owner === 'keep' ? { uid: h.uid ?? 0, gid: h.gid ?? 0 } : opts.owner;
+        const o = opts.mapOwner ? opts.mapOwner(chosen) : chosen;
         lchownSync(target, o.uid, o.gid);
       };
       switch (h.type) {

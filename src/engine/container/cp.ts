@@ -5,7 +5,8 @@ import { BerthError } from '../../errors/index.js';
 import { isMounted } from '../../sys/mount.js';
 import type { ContainerRecord } from '../containers/store.js';
 import type { Engine } from '../engine.js';
-import { extractTree, packTree, statInRoot, type ExtractOptions, type PathStat } from '../tree-tar.js';
+import { extractTree, packTree, statInRoot, type ExtractOptions, type Owner, type PathStat } from '../tree-tar.js';
+import { containerIdRange, type IdRange } from '../userns.js';
 import { mountRootfs } from './rootfs.js';
 import { refreshContainer } from './status.js';
 
@@ -41,7 +42,8 @@ export async function archiveFromContainer(engine: Engine, ref: string, path: st
   const root = await containerRootfs(engine, rec);
   const stat = statInRoot(root, path);
   if (!stat) throw new BerthError('NOT_FOUND', `${what}: no such file or directory`);
-  return { stat, tar: packTree(root, path, opts) };
+  const range = containerIdRange(engine, rec);
+  return { stat, tar: packTree(root, path, { ...opts, ...(range ? { mapOwner: (o: Owner) => toContainerIds(o, range) } : {}) }) };
 }
 
 /**
@@ -59,7 +61,9 @@ export async function extractToContainer(engine: Engine, ref: string, dir: strin
   if (!rst) throw new BerthError('NOT_FOUND', `${what}: no such directory`);
   if (!rst.isDir) throw new BerthError('INVALID_ARGUMENT', `${what}: not a directory`);
   try {
-    await extractTree(root, resolvedDir, tar, { owner: opts.owner ?? { uid: 0, gid: 0 } });
+    // in a --userns container "root" and the archive's ids are the container's: shifted on the host
+    const range = containerIdRange(engine, rec);
+    await extractTree(root, resolvedDir, tar, { owner: opts.owner ?? { uid: 0, gid: 0 }, ...(range ? { mapOwner: (o: Owner) => toHostIds(o, range, what) } : {}) });
   } catch (err) {
     throw BerthError.wrap(err, what);
   }
@@ -80,4 +84,18 @@ export function copyTarget(src: { path: string; isDir: boolean }, dst: { path: s
   if (!dst.stat && !src.isDir && dst.path.endsWith('/'))
     throw new BerthError('NOT_FOUND', `destination directory ${JSON.stringify(dst.path)} does not exist`);
   return { dir: posix.dirname(dstClean.replace(/\/$/, '')), rebaseName: posix.basename(dstClean.replace(/\/$/, '')) };
+}
+
+/** A container id as the host id its user namespace maps it to; an id outside the range has no file owner there. */
+function toHostIds(o: Owner, r: IdRange, what: string): Owner {
+  if (o.uid >= r.size || o.gid >= r.size) {
+    throw new BerthError('INVALID_ARGUMENT', `${what}: owner ${o.uid}:${o.gid} is outside the container's user namespace (ids 0-${r.size - 1})`);
+  }
+  return { uid: r.uid + o.uid, gid: r.gid + o.gid };
+}
+
+/** A host id as the container sees it; one its namespace does not map shows as the overflow id 65534, as the kernel shows it. */
+function toContainerIds(o: Owner, r: IdRange): Owner {
+  const back = (id: number, base: number) => (id >= base && id < base + r.size ? id - base : 65534);
+  return { uid: back(o.uid, r.uid), gid: back(o.gid, r.gid) };
 }

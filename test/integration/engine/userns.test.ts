@@ -4,14 +4,14 @@
 // Linux 6.15+, attached for the mount on 5.19-6.14, forced here with BERTH_USERNS_IDMAP=attached),
 // else by a chown copy (forced with BERTH_USERNS_IDMAP=0).
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { execOk, mountsUnder } from '../../harness/index.js';
-import { engineEnv, leftovers, type EngineEnv } from './_env.js';
+import { BERTH, engineEnv, leftovers, type EngineEnv } from './_env.js';
 
-const { ready } = engineEnv('userns');
+const { scope, ready } = engineEnv('userns');
 let e: EngineEnv;
 const POOL = 165536;
 /** Layers as idmapped detached mounts handed to overlayfs by fd: Linux 6.15. */
@@ -187,6 +187,23 @@ test('--userns fallback: the chown copy (BERTH_USERNS_IDMAP=0)', async () => {
   assert.equal(await e.ok(['run', '--rm', 'usernscommit:2', 'stat', '-c', '%u:%g', '/bin/sh', '/made']), '0:0\n0:0');
   await e.ok(['rmi', 'usernscommit:2']);
   await e.ok(['rm', '-f', 'f1']);
+  assert.deepEqual(leftovers(e), []);
+});
+
+test('cp into and out of a --userns container speaks the container\'s ids (idmapped and chown copy)', async () => {
+  const src = join(scope.mkdtemp('cpsrc'), 'in.txt');
+  writeFileSync(src, 'x\n');
+  for (const [name, idmap] of [['cp1', '1'], ['cp2', '0']] as const) {
+    const env = { ...e.env, BERTH_USERNS_IDMAP: idmap };
+    await e.ok(['run', '-d', '--name', name, '--userns=auto', e.image, 'sh', '-c', 'touch /ready; exec sleep 1000'], { env });
+    await started(name);
+    await e.ok(['cp', src, `${name}:/tmp/in.txt`], { env });
+    // docker cp: the file is the container's root's, as inside
+    assert.equal(await e.ok(['exec', name, 'stat', '-c', '%u:%g', '/tmp/in.txt']), '0:0', `${name} (idmap ${idmap})`);
+    const list = await execOk('sh', ['-c', `"$0" cp ${name}:/bin/busybox - | tar -tvf - --numeric-owner`, BERTH], { env });
+    assert.match(list.stdout, /^-\S+ 0\/0 /, `${name}: the archive shows the container's ids`);
+    await e.ok(['rm', '-f', name]);
+  }
   assert.deepEqual(leftovers(e), []);
 });
 
