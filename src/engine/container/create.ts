@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, withCleanupError } from '../../errors/index.js';
 import { releaseImage, useImage } from '../../image/index.js';
@@ -142,7 +142,7 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
     undo.push(() => unmountAll(paths.rootfs));
 
     const user = resolveUser(paths.rootfs, config.user || imageConfig.User, config.groupAdd);
-    const volumePaths = await resolveVolumes(engine, id, config, imageConfig, paths.rootfs, undo);
+    const volumePaths = await resolveVolumes(engine, id, config, imageConfig, paths.rootfs, idRange, undo);
     const joinNamespaces: Namespace[] = [];
     if (net.kind === 'container') {
       const other = refreshContainer(engine, engine.containers.find(net.ref));
@@ -233,7 +233,7 @@ function addEtcFiles(spec: Spec, dir: string, config: RunConfig, net: string): v
  * the image's VOLUMEs not covered by a mount; each referenced by this container, and filled
  * from the image when it is empty (copyUpImageContent).
  */
-async function resolveVolumes(engine: Engine, id: string, config: RunConfig, image: ImageConfigView, rootfs: string, undo: Undo): Promise<Record<string, string>> {
+async function resolveVolumes(engine: Engine, id: string, config: RunConfig, image: ImageConfigView, rootfs: string, idRange: IdRange | undefined, undo: Undo): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const mounts = config.mounts ?? [];
   const targets = new Set(mounts.map((m) => m.target.replace(/\/+$/, '') || '/'));
@@ -255,7 +255,11 @@ async function resolveVolumes(engine: Engine, id: string, config: RunConfig, ima
     m.source = vol.name;
     engine.volumes.reference(vol.name, id);
     out[vol.name] = vol.mountpoint;
+    const empty = readdirSync(vol.mountpoint).length === 0;
     if (!m.noCopy && (await copyUpImageContent(rootfs, m.target, vol.mountpoint))) mark(`create: image files copied into volume ${vol.name}`);
+    // a --userns container's root is a host range: an empty volume the image did not fill
+    // becomes that root's (docker's userns-remap makes volumes for the remapped root)
+    else if (idRange && empty) chownSync(vol.mountpoint, idRange.uid, idRange.gid);
   }
   return out;
 }

@@ -207,6 +207,17 @@ test('cp into and out of a --userns container speaks the container\'s ids (idmap
   assert.deepEqual(leftovers(e), []);
 });
 
+test('volumes of a --userns container are its root\'s: a new empty one, and one filled from the image', async () => {
+  for (const idmap of ['1', '0']) {
+    const env = { ...e.env, BERTH_USERNS_IDMAP: idmap };
+    const out = await e.ok(['run', '--rm', '--userns=auto', '-v', 'uv-new:/data', '-v', 'uv-etc:/etc', e.image, 'sh', '-c',
+      'echo x > /data/f && echo y > /etc/f && stat -c %u:%g /data /data/f /etc /etc/passwd /etc/f'], { env });
+    assert.equal(out, '0:0\n0:0\n0:0\n0:0\n0:0', `idmap ${idmap}`);
+    await e.ok(['volume', 'rm', 'uv-new', 'uv-etc']);
+  }
+  assert.deepEqual(leftovers(e), []);
+});
+
 test('--userns=<uid>:<gid>:<size>, host default, bad values, a create that fails after the mount', async (t) => {
   const time = async (args: string[], env?: NodeJS.ProcessEnv) => {
     const t0 = performance.now();
