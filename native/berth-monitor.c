@@ -74,7 +74,10 @@ static struct {
   int restart_max;
   int sync_fd;
   int start_timeout;
-} o = {.log_max_files = 1, .sync_fd = -1};
+  const char *health_process; /* --health-process: an OCI process JSON for the check */
+  long long health_interval_ms, health_timeout_ms, health_start_period_ms;
+  int health_retries;
+} o = {.log_max_files = 1, .sync_fd = -1, .health_interval_ms = 30000, .health_timeout_ms = 30000, .health_retries = 3};
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
@@ -844,7 +847,201 @@ static void release_all(void) {
   unlink(mpid_path);
 }
 
+/* ---- health checks ---------------------------------------------------------------------
+ * docker's HEALTHCHECK, run by the monitor itself (no helper process per container): every
+ * interval, `<runtime> exec --process <health process> ID` with stdout and stderr on one pipe
+ * (at most 4 KiB kept), killed after the timeout (result -1, as docker's "Health check
+ * exceeded timeout"); docker's rules (retries, start period, the last 5 results) applied here
+ * and State.Health written atomically to <state>/health.json with docker's field names. */
+#define HEALTH_LOG 5
+#define HEALTH_OUT_CAP 4096
+struct hresult {
+  char start[64], end[64];
+  int code;
+  struct sbuf out;
+};
+static struct hresult hlog[HEALTH_LOG];
+static int hlog_n;
+static const char *hstatus = "starting";
+static int hstreak;
+static long long health_deadline = -1;      /* the next check */
+static long long health_kill_deadline = -1; /* the running check's timeout */
+static long long health_drain_deadline = -1;/* output after the runtime exited: at most 1 s */
+static long long health_first_ms;           /* checks began: the start period counts from here */
+static pid_t health_pid;                    /* the runtime's exec of the running check */
+static int health_fd = -1;
+static int health_status = -1, health_reaped, health_timed_out;
+static struct sbuf health_out;
+static struct timespec health_start_ts;
+static char health_path[PATH_MAX], health_pid_path[PATH_MAX];
+
+static void health_write(void) {
+  struct sbuf b = {0};
+  sb_printf(&b, "{\"Status\":\"%s\",\"FailingStreak\":%d,\"Log\":[", hstatus, hstreak);
+  for (int i = 0; i < hlog_n; i++) {
+    sb_printf(&b, "%s{\"Start\":\"%s\",\"End\":\"%s\",\"ExitCode\":%d,\"Output\":", i ? "," : "", hlog[i].start,
+              hlog[i].end, hlog[i].code);
+    sb_json_str(&b, hlog[i].out.p ? hlog[i].out.p : "", hlog[i].out.len);
+    sb_puts(&b, "}");
+  }
+  sb_puts(&b, "]}\n");
+  write_file_atomic(health_path, b.p, b.len);
+  sb_free(&b);
+}
+
+/* (Re)start the checks: status starting, first check one interval from now. */
+static void health_begin(void) {
+  if (!o.health_process) return;
+  hstatus = "starting";
+  hstreak = 0;
+  health_first_ms = now_ms();
+  health_deadline = health_first_ms + o.health_interval_ms;
+  health_write();
+}
+
+static pid_t health_exec_pid(void) {
+  char buf[32] = {0};
+  int fd = open(health_pid_path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t r = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  return r > 0 ? (pid_t)atoi(buf) : 0;
+}
+
+static void health_launch(void) {
+  int cap[2];
+  health_deadline = -1;
+  if (pipe2(cap, O_CLOEXEC) < 0) {
+    health_deadline = now_ms() + o.health_interval_ms;
+    return;
+  }
+  unlink(health_pid_path);
+  clock_gettime(CLOCK_REALTIME, &health_start_ts);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(cap[0]), close(cap[1]);
+    health_deadline = now_ms() + o.health_interval_ms;
+    return;
+  }
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    int null = open("/dev/null", O_RDONLY);
+    dup2(null, 0), dup2(cap[1], 1), dup2(cap[1], 2);
+    const char *argv[] = {o.runtime, "--root", o.root, "--log", runtime_log, "--log-format", "json", "exec",
+                          "--pid-file", health_pid_path, "--process", o.health_process, o.id, NULL};
+    execvp(o.runtime, (char *const *)argv);
+    dprintf(2, "exec %s: %s\n", o.runtime, strerror(errno));
+    _exit(127);
+  }
+  close(cap[1]);
+  set_nonblock(cap[0]);
+  health_fd = cap[0];
+  health_pid = pid;
+  health_status = -1;
+  health_reaped = health_timed_out = 0;
+  health_out.len = 0;
+  health_kill_deadline = now_ms() + o.health_timeout_ms;
+  health_drain_deadline = -1;
+}
+
+/* The check is done (runtime reaped, output read): docker's rules (daemon/health.go). */
+static void health_finish(void) {
+  close_fd(&health_fd);
+  health_pid = 0;
+  health_kill_deadline = health_drain_deadline = -1;
+  unlink(health_pid_path);
+  if (hlog_n == HEALTH_LOG) {
+    sb_free(&hlog[0].out);
+    memmove(&hlog[0], &hlog[1], sizeof hlog[0] * (HEALTH_LOG - 1));
+    memset(&hlog[HEALTH_LOG - 1], 0, sizeof hlog[0]);
+    hlog_n--;
+  }
+  struct hresult *r = &hlog[hlog_n++];
+  rfc3339nano(r->start, sizeof r->start, &health_start_ts);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  rfc3339nano(r->end, sizeof r->end, &ts);
+  r->out.len = 0;
+  if (health_timed_out) {
+    r->code = -1;
+    char m[96];
+    long long t = o.health_timeout_ms;
+    if (t % 1000) snprintf(m, sizeof m, "Health check exceeded timeout (%lldms)", t);
+    else snprintf(m, sizeof m, "Health check exceeded timeout (%llds)", t / 1000);
+    sb_puts(&r->out, m);
+  } else {
+    r->code = health_status == -1 ? -1 : exit_code_of(health_status);
+    if (health_out.len) sb_put(&r->out, health_out.p, health_out.len);
+  }
+  if (r->code == 0) {
+    hstreak = 0;
+    hstatus = "healthy";
+  } else if (!strcmp(hstatus, "starting") && now_ms() - health_first_ms < o.health_start_period_ms) {
+    /* failures in the start period do not count (a success ends it, above) */
+  } else if (++hstreak >= o.health_retries) {
+    hstatus = "unhealthy";
+  }
+  health_write();
+  health_deadline = now_ms() + o.health_interval_ms;
+}
+
+/* The container is gone: no more checks; a running one is killed. */
+static void health_stop(void) {
+  health_deadline = -1;
+  if (!health_pid) return;
+  pid_t x = health_exec_pid();
+  if (x > 0) kill(x, SIGKILL);
+  kill(health_pid, SIGKILL);
+  close_fd(&health_fd);
+  health_pid = 0;
+  health_kill_deadline = health_drain_deadline = -1;
+  unlink(health_pid_path);
+}
+
+/* Called every round of the main loop. */
+static void health_tick(int readable) {
+  if (!o.health_process) return;
+  long long now = now_ms();
+  if (health_pid && health_fd >= 0 && readable) {
+    char buf[4096];
+    ssize_t r;
+    while ((r = read(health_fd, buf, sizeof buf)) > 0)
+      if (health_out.len < HEALTH_OUT_CAP)
+        sb_put(&health_out, buf, (size_t)r < HEALTH_OUT_CAP - health_out.len ? (size_t)r : HEALTH_OUT_CAP - health_out.len);
+    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) close_fd(&health_fd);
+  }
+  int st;
+  if (health_pid && !health_reaped && take_reaped(health_pid, &st)) {
+    health_status = st;
+    health_reaped = 1;
+    health_kill_deadline = -1;
+    /* a process the check left behind may hold the pipe: wait for EOF at most 1 s */
+    health_drain_deadline = now + 1000;
+  }
+  if (health_pid && !health_reaped && health_kill_deadline >= 0 && now >= health_kill_deadline) {
+    /* the timeout: kill the check's process, then (1 s later, if it is still there) the runtime */
+    if (!health_timed_out) {
+      health_timed_out = 1;
+      pid_t x = health_exec_pid();
+      if (x > 0) kill(x, SIGKILL);
+      health_kill_deadline = now + 1000;
+    } else {
+      kill(health_pid, SIGKILL);
+      health_kill_deadline = -1;
+    }
+  }
+  if (health_pid && health_reaped && (health_fd < 0 || now >= health_drain_deadline)) health_finish();
+  if (!health_pid && health_deadline >= 0 && now >= health_deadline) {
+    if (phase == P_CREATED || phase == P_RUNNING) health_launch();
+    else health_deadline = -1; /* exited: a restart begins again (health_begin) */
+  }
+}
+
 static void finalize(const char *error) {
+  health_stop();
   for (int i = 0; i < 2; i++) stream_flush(&streams[i]);
   struct sbuf b = {0};
   exit_json(&b, error ? error : stop_reason);
@@ -904,6 +1101,7 @@ static void do_restart(void) {
     finalize(err.p ? err.p : "restart failed");
   }
   sb_free(&err);
+  health_begin(); /* docker: a restarted container starts over at "starting" */
 }
 
 /* Stop the container ourselves: the caller's signal, or start never came. */
@@ -1010,12 +1208,14 @@ static void main_loop(void) {
     p[n++] = (struct pollfd){streams[0].fd, POLLIN, 0};
     p[n++] = (struct pollfd){streams[1].fd, POLLIN, 0};
     p[n++] = (struct pollfd){stdin_fd, stdin_pending.len ? POLLOUT : 0, 0};
+    p[n++] = (struct pollfd){health_fd, POLLIN, 0};
     int base = n;
     for (int i = 0; i < nclients; i++) p[n++] = (struct pollfd){clients[i].fd, (short)(POLLIN | (clients[i].out.len ? POLLOUT : 0)), 0};
 
     long long now = now_ms(), next = -1;
-    long long dl[] = {start_deadline, drain_deadline, backoff_deadline, kill_deadline};
-    for (size_t i = 0; i < 4; i++)
+    long long dl[] = {start_deadline, drain_deadline, backoff_deadline, kill_deadline,
+                      health_deadline, health_kill_deadline, health_drain_deadline};
+    for (size_t i = 0; i < sizeof dl / sizeof dl[0]; i++)
       if (dl[i] >= 0 && (next < 0 || dl[i] < next)) next = dl[i];
     int timeout = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
     if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR) continue;
@@ -1085,6 +1285,7 @@ static void main_loop(void) {
       stop_pending = 0;
       request_stop("stopped by a signal to the monitor");
     }
+    health_tick(p[5].revents != 0);
   }
 }
 
@@ -1120,7 +1321,9 @@ static void parse_args(int argc, char **argv) {
       {"state-dir", 1, 0, 's'}, {"log-path", 1, 0, 'l'},      {"log-max-size", 1, 0, 'm'}, {"log-max-files", 1, 0, 'f'},
       {"terminal", 0, 0, 't'},  {"stdin", 0, 0, 'I'},         {"start", 0, 0, 'S'},       {"restart", 1, 0, 'p'},
       {"sync-fd", 1, 0, 'y'},   {"start-timeout", 1, 0, 'T'}, {"exec", 1, 0, 'x'},
-      {"exit-command", 1, 0, 'e'}, {"exit-command-arg", 1, 0, 'a'}, {0, 0, 0, 0}};
+      {"exit-command", 1, 0, 'e'}, {"exit-command-arg", 1, 0, 'a'},
+      {"health-process", 1, 0, 'H'}, {"health-interval-ms", 1, 0, 'N'}, {"health-timeout-ms", 1, 0, 'O'},
+      {"health-start-period-ms", 1, 0, 'P'}, {"health-retries", 1, 0, 'Y'}, {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
     switch (c) {
@@ -1138,6 +1341,11 @@ static void parse_args(int argc, char **argv) {
     case 'y': o.sync_fd = atoi(optarg); break;
     case 'T': o.start_timeout = atoi(optarg); break;
     case 'x': o.exec_process = optarg; break;
+    case 'H': o.health_process = optarg; break;
+    case 'N': o.health_interval_ms = atoll(optarg); break;
+    case 'O': o.health_timeout_ms = atoll(optarg); break;
+    case 'P': o.health_start_period_ms = atoll(optarg); break;
+    case 'Y': o.health_retries = atoi(optarg); break;
     case 'e': o.exit_argv[0] = optarg; o.exit_argc = o.exit_argc ? o.exit_argc : 1; break;
     case 'a':
       if (o.exit_argc == 0) o.exit_argc = 1; /* the command may come after its args */
@@ -1164,6 +1372,11 @@ static void parse_args(int argc, char **argv) {
   if (o.exec_process) o.restart = R_NO; /* an exec is never restarted */
   if (o.exit_argc && !o.exit_argv[0]) usage(); /* --exit-command-arg without --exit-command */
   if (o.log_max_files < 1) o.log_max_files = 1;
+  if (o.exec_process) o.health_process = NULL;
+  if (o.health_interval_ms <= 0) o.health_interval_ms = 30000; /* docker's defaults */
+  if (o.health_timeout_ms <= 0) o.health_timeout_ms = 30000;
+  if (o.health_retries <= 0) o.health_retries = 3;
+  if (o.health_start_period_ms < 0) o.health_start_period_ms = 0;
 }
 
 static void path_in_state(char *out, const char *name) {
@@ -1181,6 +1394,8 @@ int main(int argc, char **argv) {
   path_in_state(cpid_path, "container.pid");
   path_in_state(mpid_path, "monitor.pid");
   path_in_state(exit_path, "exit");
+  path_in_state(health_path, "health.json");
+  path_in_state(health_pid_path, "health-exec.pid");
   if (strlen(attach_path) >= sizeof((struct sockaddr_un *)0)->sun_path)
     fail_early("state dir path too long for a unix socket (108 bytes, unix(7))");
   unlink(exit_path);
@@ -1269,6 +1484,7 @@ int main(int argc, char **argv) {
   sync_report(ok.p, ok.len);
   sb_free(&ok);
   close_fd(&o.sync_fd);
+  health_begin();
   if (phase == P_CREATED && o.start_timeout > 0) start_deadline = now_ms() + (long long)o.start_timeout * 1000;
   if (stop_pending) {
     stop_pending = 0;

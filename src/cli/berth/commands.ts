@@ -37,7 +37,6 @@ import { registerTop } from './top.js';
 import { registerStats } from './stats.js';
 import { registerCommit } from './commit.js';
 import { registerDiff } from './diff.js';
-import { registerContainerHealthcheck } from './container-healthcheck.js';
 import { registerSystem } from './system.js';
 // networks (issue 5)
 import { registerNetwork } from './network.js';
@@ -88,7 +87,6 @@ export const COMMANDS: RegisterCommand[] = [
   registerStats,
   registerCommit,
   registerDiff,
-  registerContainerHealthcheck,
   registerSystem,
   // networks (issue 5)
   registerNetwork,

@@ -1,26 +1,23 @@
 /**
- * Health checks without a daemon. Someone must run the check every interval while the
- * container runs: berth starts one small helper process per container that has a health check
- * (`berth container healthcheck ID`, detached, started by `start`), which execs the check
- * through an exec monitor like `berth exec`, records the result in the container's state
- * (SQLite, docker's State.Health) and exits once the container's monitor is gone. `rm` stops
- * it. Containers without a check cost nothing. (The monitor could run checks itself, in C,
- * later: that saves the Node process, ~40 MiB, per checked container.)
+ * Health checks without a daemon and without a process per container: the container's monitor
+ * (native/berth-monitor.c, docs/monitor.md "Health checks") runs the check every interval as
+ * `<runtime> exec --process <state>/health-process.json ID`, applies docker's rules (retries,
+ * start period, the last 5 results, 4 KiB of output, -1 on timeout) and writes State.Health
+ * with docker's field names to `<state>/health.json` (atomically). `start` hands the monitor
+ * the check; `inspect` and `ps` read the file. Containers without a check cost nothing.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../../errors/index.js';
-import { monitorPid } from '../monitor/index.js';
-import type { ContainerState } from '../containers/store.js';
+import type { Spec } from '../../spec/runtime.js';
+import type { ContainerRecord, ContainerState } from '../containers/store.js';
 import type { Engine } from '../engine.js';
+import type { MonitorHealth } from '../monitor/index.js';
 import type { HealthConfig } from '../run-config.js';
-import { execContainer, removeExecState } from './exec.js';
+import { execProcess } from './exec.js';
 
-/** docker's defaults (api/types/container: DefaultHealthInterval...). */
+/** docker's defaults (api/types/container: DefaultHealthInterval...), in ns. */
 const DEFAULTS = { interval: 30e9, timeout: 30e9, startPeriod: 0, retries: 3 };
-const MAX_LOG = 5;
-const MAX_OUTPUT = 4096;
 
 /** The image's HEALTHCHECK (config.Healthcheck, docker's field names) under the flags; undefined: none. */
 export function effectiveHealthcheck(flags: HealthConfig | undefined, image: unknown): HealthConfig | undefined {
@@ -43,109 +40,53 @@ function checkArgs(test: string[]): string[] {
   return test; // docker takes a bare list as CMD
 }
 
-const pidFile = (engine: Engine, id: string) => join(engine.paths(id).dir, 'health.pid');
+const healthFile = (engine: Engine, id: string) => join(engine.paths(id).dir, 'health.json');
 
-/** Start the helper for a just-started container with a health check (needs the engine's selfCommand). */
-export function startHealthChecker(engine: Engine, id: string, hc: HealthConfig | undefined): void {
-  if (!hc || !engine.selfCommand) return;
-  stopHealthChecker(engine, id); // one per container: a restart replaces the old one
-  engine.containers.updateState(id, (s) => ({ ...s, health: { status: 'starting', failingStreak: 0, log: [] } }));
-  const [cmd, ...args] = engine.selfCommand;
-  const child = spawn(cmd, [...args, '--root', engine.root, '--state', engine.state, 'container', 'healthcheck', id], {
-    detached: true,
-    stdio: 'ignore',
-    cwd: '/',
-  });
-  child.unref();
-  if (child.pid) writeFileSync(pidFile(engine, id), String(child.pid));
-}
-
-/** Stop a container's health helper, if it runs (its cmdline must name the container). */
-export function stopHealthChecker(engine: Engine, id: string): void {
-  const f = pidFile(engine, id);
-  try {
-    const pid = Number(readFileSync(f, 'utf8'));
-    if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(id)) process.kill(pid, 'SIGKILL');
-  } catch {
-    /* none */
-  }
-  rmSync(f, { force: true });
-}
-
-/** Run the check once: exit code and (at most 4 KiB of) output; -1 on timeout. */
-export async function runHealthCheck(engine: Engine, id: string, hc: HealthConfig): Promise<{ start: string; end: string; exitCode: number; output: string }> {
-  const start = new Date().toISOString();
-  const timeoutMs = (hc.timeout || DEFAULTS.timeout) / 1e6;
-  let output = '';
-  let exitCode: number;
-  try {
-    const s = await execContainer(engine, id, { cmd: checkArgs(hc.test!) });
-    const a = s.attach!;
-    // chunks reach 'data' asynchronously: wait for 'end' after the exit, or output is lost
-    const ended = new Promise<void>((r) => {
-      a.once('end', () => r());
-      a.once('close', () => r());
-    });
-    a.on('data', (c: { data: Buffer }) => {
-      if (output.length < MAX_OUTPUT) output += c.data.toString('utf8');
-    });
-    a.on('error', () => {});
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
-    const r = await Promise.race([a.exit, timedOut]);
-    clearTimeout(timer);
-    if (r === 'timeout') {
-      try {
-        process.kill(s.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-      await a.exit;
-      exitCode = -1;
-      output = `Health check exceeded timeout (${timeoutMs / 1000}s)`;
-    } else {
-      exitCode = r?.exitCode ?? -1;
-      await Promise.race([ended, new Promise((res) => setTimeout(res, 1000))]);
-    }
-    a.destroy();
-    removeExecState(s.stateDir);
-  } catch (err) {
-    exitCode = -1;
-    output = err instanceof Error ? err.message : String(err);
-  }
-  return { start, end: new Date().toISOString(), exitCode, output: output.slice(0, MAX_OUTPUT) };
-}
-
-/** What one result does to State.Health (docker's rules: failures in the start period do not count). */
-export function applyHealthResult(s: ContainerState, r: { start: string; end: string; exitCode: number; output: string }, hc: HealthConfig, inStartPeriod: boolean): ContainerState {
-  const h = s.health ?? { status: 'starting' as const, failingStreak: 0, log: [] };
-  const log = [...h.log, r].slice(-MAX_LOG);
-  if (r.exitCode === 0) return { ...s, health: { status: 'healthy', failingStreak: 0, log } };
-  if (inStartPeriod && h.status === 'starting') return { ...s, health: { ...h, log } };
-  const streak = h.failingStreak + 1;
-  const retries = hc.retries || DEFAULTS.retries;
-  return { ...s, health: { status: streak >= retries ? 'unhealthy' : h.status, failingStreak: streak, log } };
-}
-
-/** The helper's loop: check every interval until the container's monitor is gone. */
-export async function healthLoop(engine: Engine, id: string): Promise<void> {
-  const rec = engine.containers.find(id);
+/**
+ * What the monitor needs to run a container's check: its exec process (the container's
+ * process with the check's args, as `berth exec` builds it) written beside the bundle, and
+ * the timings in ms (docker's defaults for 0).
+ */
+export function monitorHealth(engine: Engine, rec: ContainerRecord): MonitorHealth | undefined {
   const hc = rec.config.healthcheck;
-  if (!hc?.test) throw new BerthError('FAILED_PRECONDITION', `container ${JSON.stringify(rec.name)} has no health check`);
-  const dir = engine.paths(rec.id).dir;
-  const intervalMs = (hc.interval || DEFAULTS.interval) / 1e6;
-  const startPeriodMs = (hc.startPeriod || DEFAULTS.startPeriod) / 1e6;
-  const started = Date.now();
-  const alive = () => monitorPid(dir) !== undefined;
-  for (;;) {
-    // sleep the interval, looking every 200 ms whether the container still runs
-    for (const until = Date.now() + intervalMs; Date.now() < until; ) {
-      if (!alive()) return;
-      await new Promise((r) => setTimeout(r, Math.min(200, until - Date.now())));
-    }
-    if (!alive()) return;
-    const r = await runHealthCheck(engine, rec.id, hc);
-    if (!alive()) return;
-    engine.containers.updateState(rec.id, (s) => applyHealthResult(s, r, hc, Date.now() - started < startPeriodMs));
+  if (!hc?.test?.length || hc.test[0] === 'NONE') return undefined;
+  const paths = engine.paths(rec.id);
+  const what = `start container ${JSON.stringify(rec.name)}: health check`;
+  let spec: Spec;
+  try {
+    spec = JSON.parse(readFileSync(paths.config, 'utf8')) as Spec;
+  } catch (err) {
+    throw BerthError.wrap(err, `${what}: read its config.json`);
   }
+  const processPath = join(paths.dir, 'health-process.json');
+  writeFileSync(processPath, JSON.stringify(execProcess(spec, paths.rootfs, { cmd: checkArgs(hc.test) })));
+  const ms = (ns: number | undefined, d: number) => Math.max(1, Math.round((ns || d) / 1e6));
+  return {
+    processPath,
+    intervalMs: ms(hc.interval, DEFAULTS.interval),
+    timeoutMs: ms(hc.timeout, DEFAULTS.timeout),
+    startPeriodMs: hc.startPeriod ? ms(hc.startPeriod, 0) : 0,
+    retries: hc.retries || DEFAULTS.retries,
+  };
+}
+
+/** docker's State.Health as the monitor wrote it; undefined without a check or a file. */
+export function readHealth(engine: Engine, id: string): ContainerState['health'] {
+  try {
+    const h = JSON.parse(readFileSync(healthFile(engine, id), 'utf8')) as {
+      Status: 'starting' | 'healthy' | 'unhealthy';
+      FailingStreak: number;
+      Log: { Start: string; End: string; ExitCode: number; Output: string }[];
+    };
+    return { status: h.Status, failingStreak: h.FailingStreak, log: h.Log.map((l) => ({ start: l.Start, end: l.End, exitCode: l.ExitCode, output: l.Output })) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The record with State.Health from the monitor's file (a check not yet begun: "starting"). */
+export function withHealth(engine: Engine, rec: ContainerRecord): ContainerRecord {
+  if (!rec.config.healthcheck) return rec.state.health ? { ...rec, state: { ...rec.state, health: undefined } } : rec;
+  const health = readHealth(engine, rec.id) ?? (rec.state.status === 'created' ? undefined : { status: 'starting' as const, failingStreak: 0, log: [] });
+  return { ...rec, state: { ...rec.state, health } };
 }

@@ -27,4 +27,4 @@ export { containerCgroup } from './cgroup.js';
 export { commitContainer, type CommitOptions } from './commit.js';
 export { containerChanges } from './changes.js';
 export { upperChanges, upperLayerTar, type Change, type ChangeKind } from './upper-diff.js';
-export { effectiveHealthcheck, startHealthChecker, stopHealthChecker, healthLoop, runHealthCheck, applyHealthResult } from './health.js';
+export { effectiveHealthcheck, readHealth, withHealth } from './health.js';

@@ -3,6 +3,7 @@ import type { Engine } from '../engine.js';
 import { networkSettings } from './network-settings.js';
 import { restartPolicyView } from './restart-policy.js';
 import { refreshContainer } from './status.js';
+import { withHealth } from './health.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -12,7 +13,8 @@ export function inspectContainer(engine: Engine, ref: string): Record<string, un
   return containerView(engine, rec);
 }
 
-export function containerView(engine: Engine, rec: ContainerRecord): Record<string, unknown> {
+export function containerView(engine: Engine, record: ContainerRecord): Record<string, unknown> {
+  const rec = withHealth(engine, record); // State.Health: the monitor's health.json
   const c = rec.config;
   const s = rec.state;
   const paths = engine.paths(rec.id);

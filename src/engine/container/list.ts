@@ -2,6 +2,7 @@ import { BerthError } from '../../errors/index.js';
 import type { ContainerRecord } from '../containers/store.js';
 import type { Engine } from '../engine.js';
 import { refreshContainer } from './status.js';
+import { withHealth } from './health.js';
 
 export interface ListOptions {
   /** Stopped containers too (docker ps -a). */
@@ -44,7 +45,7 @@ export async function listContainers(engine: Engine, opts: ListOptions = {}): Pr
   const filters = parseFilters(opts.filters ?? []);
   const out: ContainerRecord[] = [];
   for (const r0 of engine.containers.list()) {
-    const rec = refreshContainer(engine, r0);
+    const rec = withHealth(engine, refreshContainer(engine, r0));
     if (opts.reapAutoRemove && rec.config.autoRemove && rec.state.status === 'exited') {
       await opts.reapAutoRemove(rec).catch(() => {});
       continue;

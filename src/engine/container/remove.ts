@@ -1,5 +1,4 @@
 import { existsSync, rmSync } from 'node:fs';
-import { stopHealthChecker } from './health.js';
 import { join } from 'node:path';
 import { BerthError, isBerthError, withCleanupError } from '../../errors/index.js';
 import { releaseImage } from '../../image/index.js';
@@ -125,7 +124,6 @@ async function teardownContainer(engine: Engine, rec: ContainerRecord, opts: Rem
     throw error;
   }
   await step('remove files', () => {
-    stopHealthChecker(engine, rec.id);
     detachUnder(paths.dir); // never delete through a mount a crashed create left (docs/security.md)
     rmSync(paths.dir, { recursive: true, force: true });
     rmSync(paths.logDir, { recursive: true, force: true });

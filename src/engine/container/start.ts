@@ -8,7 +8,7 @@ import type { ContainerRecord } from '../containers/store.js';
 import type { Engine } from '../engine.js';
 import { mark } from '../trace.js';
 import { parseRestartPolicy } from './restart-policy.js';
-import { startHealthChecker } from './health.js';
+import { monitorHealth } from './health.js';
 import { mountRootfs } from './rootfs.js';
 import { refreshContainer } from './status.js';
 
@@ -76,7 +76,9 @@ export async function startContainer(engine: Engine, ref: string, opts: StartOpt
   }
   let handle;
   try {
+    const health = monitorHealth(engine, rec);
     handle = await startMonitor({
+      ...(health ? { health } : {}),
       id: rec.id,
       bundle: paths.bundle,
       runtimePath: driver.path,
@@ -144,9 +146,9 @@ export async function startContainer(engine: Engine, ref: string, opts: StartOpt
     error: '',
     startedAt: new Date().toISOString(),
     finishedAt: '',
+    health: undefined, // the monitor's health.json has it (health.ts)
   }));
   rec = { ...rec, state };
-  startHealthChecker(engine, rec.id, rec.config.healthcheck);
   return { container: rec, ...(a ? { attach: a } : {}) };
 }
 

@@ -8,4 +8,4 @@ export { followLogs, parseLogLine, logFiles } from './logs.js';
 export { attach, startContainer, disableRestart, MonitorAttach, type AttachChunk } from './attach.js';
 export { monitorFiles } from './paths.js';
 export { monitorBinary } from './binary.js';
-export type { ExitStatus, RestartPolicy, MonitorOptions, ExecMonitorOptions, MonitorHandle, LogEntry, FollowLogsOptions } from './types.js';
+export type { ExitStatus, RestartPolicy, MonitorOptions, ExecMonitorOptions, MonitorHandle, MonitorHealth, LogEntry, FollowLogsOptions } from './types.js';

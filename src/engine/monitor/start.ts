@@ -28,6 +28,11 @@ function monitorArgs(opts: MonitorOptions): string[] {
   if (opts.start) a.push('--start');
   if (opts.restart) a.push('--restart', opts.restart);
   if (opts.startTimeout) a.push('--start-timeout', String(opts.startTimeout));
+  if (opts.health) {
+    const h = opts.health;
+    a.push('--health-process', h.processPath, '--health-interval-ms', String(h.intervalMs), '--health-timeout-ms', String(h.timeoutMs));
+    a.push('--health-start-period-ms', String(h.startPeriodMs), '--health-retries', String(h.retries));
+  }
   if (opts.exitCommand?.length) {
     a.push('--exit-command', opts.exitCommand[0]);
     for (const arg of opts.exitCommand.slice(1)) a.push('--exit-command-arg', arg);

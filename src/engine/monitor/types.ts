@@ -50,6 +50,21 @@ export interface MonitorOptions {
   exitCommand?: string[];
   /** Path of the berth-monitor binary (default: found beside the install). */
   monitorPath?: string;
+  /** docker's HEALTHCHECK, run by the monitor (docs/monitor.md "Health checks"). */
+  health?: MonitorHealth;
+}
+
+/** A health check the monitor runs every interval; State.Health goes to `<stateDir>/health.json`. */
+export interface MonitorHealth {
+  /** An OCI runtime-spec process JSON file (the check's args) for `<runtime> exec --process`. */
+  processPath: string;
+  intervalMs: number;
+  /** Killed after this long: result -1, "Health check exceeded timeout". */
+  timeoutMs: number;
+  /** Failures in this time after the start do not count (a success ends it). */
+  startPeriodMs: number;
+  /** Consecutive failures that make the container unhealthy. */
+  retries: number;
 }
 
 /**
