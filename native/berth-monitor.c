@@ -1478,13 +1478,13 @@ int main(int argc, char **argv) {
     _exit(1);
   }
   sb_free(&err);
+  health_begin(); /* health.json says "starting" before the caller hears of the container */
   struct sbuf ok = {0};
   sb_printf(&ok, "{\"ok\":true,\"monitorPid\":%d,\"containerPid\":%d,\"started\":%s}", getpid(), container_pid,
             have_started ? "true" : "false");
   sync_report(ok.p, ok.len);
   sb_free(&ok);
   close_fd(&o.sync_fd);
-  health_begin();
   if (phase == P_CREATED && o.start_timeout > 0) start_deadline = now_ms() + (long long)o.start_timeout * 1000;
   if (stop_pending) {
     stop_pending = 0;

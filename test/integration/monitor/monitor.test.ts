@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { isBerthError } from '../../../src/errors/index.js';
@@ -334,6 +334,59 @@ describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
     assert.ok(isAlive(h.containerPid));
     execFileSync(runtime.path, ['--root', runtimeRoot, 'kill', o.id, 'KILL']);
     assert.equal((await waitExit(o.stateDir)).exitCode, 137);
+  });
+
+  it('runs a health check every interval: output of both streams, retries, timeout -1, health.json', async () => {
+    const o = setup('health', ['sleep', '600'], { start: true });
+    const dir = join(scope.dir, 'health');
+    const proc = (args: string[]) => ({ terminal: false, args, env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0 } });
+    const processPath = join(dir, 'check.json');
+    // exit 0 until /dev/fail exists (/dev is a tmpfs, the rootfs read-only), then 4: unhealthy after 2
+    writeFileSync(processPath, JSON.stringify(proc(['sh', '-c', 'echo out; echo err >&2; test -e /dev/fail && exit 4; exit 0'])));
+    const h = await startMonitor({ ...o, health: { processPath, intervalMs: 100, timeoutMs: 5000, startPeriodMs: 0, retries: 2 } });
+    type H = { Status: string; FailingStreak: number; Log: { Start: string; End: string; ExitCode: number; Output: string }[] };
+    const read = (): H | undefined => (existsSync(join(o.stateDir, 'health.json')) ? JSON.parse(readFileSync(join(o.stateDir, 'health.json'), 'utf8')) : undefined);
+    const until = async (ok: (x: H) => boolean) => {
+      for (const t0 = Date.now(); Date.now() - t0 < 15_000; await new Promise((r) => setTimeout(r, 50))) {
+        const x = read();
+        if (x && ok(x)) return x;
+      }
+      assert.fail(`health.json: ${JSON.stringify(read())}`);
+    };
+    assert.deepEqual(read(), { Status: 'starting', FailingStreak: 0, Log: [] });
+    const ok = await until((x) => x.Status === 'healthy');
+    assert.equal(ok.Log[0]!.ExitCode, 0);
+    assert.deepEqual(ok.Log[0]!.Output.split('\n').sort(), ['', 'err', 'out']);
+    // the exec's exit is checked: a check that stays healthy would not tell
+    const st0 = await startExec({ id: o.id, runtimePath: runtime.path, runtimeRoot, stateDir: join(dir, 'x'), terminal: false, stdin: false, start: true, process: proc(['sh', '-c', 'echo > /dev/fail']) });
+    assert.equal((await waitExit(join(dir, 'x'))).exitCode, 0);
+    await waitGone(st0.monitorPid);
+    const bad = await until((x) => x.Status === 'unhealthy');
+    assert.ok(bad.FailingStreak >= 2);
+    assert.equal(bad.Log.at(-1)!.ExitCode, 4);
+    assert.ok(bad.Log.length <= 5);
+    assert.ok(killMonitor(o.stateDir));
+    await waitExit(o.stateDir);
+    await waitGone(h.monitorPid);
+    assert.equal(existsSync(join(o.stateDir, 'health-exec.pid')), false);
+    execFileSync(runtime.path, ['--root', runtimeRoot, 'delete', '--force', o.id]);
+
+    // a check that outlives its timeout is killed: -1, docker's message; retries 1
+    const o2 = setup('health-slow', ['sleep', '600'], { start: true });
+    writeFileSync(processPath, JSON.stringify(proc(['sleep', '60'])));
+    const h2 = await startMonitor({ ...o2, health: { processPath, intervalMs: 100, timeoutMs: 200, startPeriodMs: 0, retries: 1 } });
+    const file2 = join(o2.stateDir, 'health.json');
+    let slow: H | undefined;
+    for (const t0 = Date.now(); Date.now() - t0 < 15_000 && slow?.Status !== 'unhealthy'; await new Promise((r) => setTimeout(r, 50))) {
+      slow = existsSync(file2) ? JSON.parse(readFileSync(file2, 'utf8')) : undefined;
+    }
+    assert.equal(slow?.Status, 'unhealthy', JSON.stringify(slow));
+    assert.equal(slow!.Log[0]!.ExitCode, -1);
+    assert.equal(slow!.Log[0]!.Output, 'Health check exceeded timeout (200ms)');
+    assert.ok(killMonitor(o2.stateDir));
+    await waitExit(o2.stateDir);
+    await waitGone(h2.monitorPid);
+    execFileSync(runtime.path, ['--root', runtimeRoot, 'delete', '--force', o2.id]);
   });
 
   it('a kill from the caller before start ends a created container and the monitor', async () => {
