@@ -10,6 +10,8 @@ import { containerPaths } from './container/paths.js';
 import type { NetworkManager } from './network.js';
 import { runtimeDriver, type RuntimeDriver } from './runtime-driver.js';
 import { VolumeStore } from './volumes/store.js';
+import { containerEvent, eventLog, type EventLog } from './events/index.js';
+import type { ContainerRecord } from './containers/store.js';
 
 export interface EngineOptions {
   /** Persistent state: images, snapshots, metadata, logs, volumes. */
@@ -68,6 +70,16 @@ export class Engine {
     return (this.#db ??= openDatabase(join(this.root, 'metadata.db')));
   }
 
+  /** The event log every berth process of this state dir shares (docker events). */
+  get events(): EventLog {
+    return eventLog(this.state, (err) => this.warn(`record event: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  /** Record a container event (labels, image and name as attributes). */
+  containerEvent(rec: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    containerEvent(this.events, rec, action, extra);
+  }
+
   get containers(): ContainerStore {
     return (this.#containers ??= new ContainerStore(this.db));
   }
@@ -87,12 +99,12 @@ export class Engine {
   }
 
   get volumes(): VolumeStore {
-    return (this.#volumes ??= new VolumeStore(this.db, this.root));
+    return (this.#volumes ??= new VolumeStore(this.db, this.root, (action, name, attrs) => this.events.append('volume', action, name, { driver: 'local', ...attrs })));
   }
 
   /** Image deps (registry client, content, image store) with the snapshot unpacker: opened on first use. */
   get images(): ImageDeps {
-    return (this.#images ??= openImageDeps(this.root, { unpacker: this.unpacker }));
+    return (this.#images ??= openImageDeps(this.root, { unpacker: this.unpacker, onEvent: (action, id, attrs) => this.events.append('image', action, id, attrs) }));
   }
 
   get unpacker(): SnapshotUnpacker {

@@ -15,3 +15,4 @@ export type { ContainerRecord, ContainerState, ContainerStatus } from './contain
 export type { Volume } from './volumes/store.js';
 export { startFailureKind, type StartFailureKind } from './start-failure.js';
 export { systemDf, systemPrune, type DfRow, type PruneResult } from './system.js';
+export { EventLog, eventLog, eventMatches, parseEventFilters, parseEventTime, type EngineEvent, type EventSink, type EventType, type FollowOptions } from './events/index.js';

@@ -14,9 +14,11 @@ export interface ImageDeps {
   registry: RegistryClient;
   /** Absent until a snapshotter is wired in: pulls then fetch and store only. */
   unpacker?: LayerUnpacker;
+  /** Hears what changed the local images (docker's image events: pull, tag, untag, delete, push, load, save). */
+  onEvent?: (action: string, id: string, attributes: Record<string, string>) => void;
 }
 
-export function openImageDeps(root: string, opts: { registry?: RegistryOptions; unpacker?: LayerUnpacker } = {}): ImageDeps {
+export function openImageDeps(root: string, opts: { registry?: RegistryOptions; unpacker?: LayerUnpacker; onEvent?: ImageDeps['onEvent'] } = {}): ImageDeps {
   const db = openDatabase(join(root, 'metadata.db'));
   const deps: ImageDeps = {
     root,
@@ -26,6 +28,7 @@ export function openImageDeps(root: string, opts: { registry?: RegistryOptions; 
     registry: new RegistryClient({ root, endpoints: mirrorEndpoints(root), ...opts.registry }),
   };
   if (opts.unpacker) deps.unpacker = opts.unpacker;
+  if (opts.onEvent) deps.onEvent = opts.onEvent;
   return deps;
 }
 

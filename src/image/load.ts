@@ -215,5 +215,6 @@ async function loadDocker(deps: ImageDeps, dir: string, hold: Hold, made: Made):
     for (const t of tags) records.push([formatReference(parseReference(t)), desc]);
   }
   for (const [name, desc] of records) deps.images.put(name, desc);
+  for (const [name] of records) deps.onEvent?.('load', name, { name });
   return records.map(([n]) => n);
 }

@@ -210,6 +210,7 @@ export async function pull(deps: ImageDeps, input: string, opts: PullOptions = {
     const name = formatReference(ref.digest ? { domain: ref.domain, path: ref.path, digest: ref.digest } : ref);
     deps.images.put(name, top.descriptor);
     emit({ type: 'done', ref: name, digest: top.descriptor.digest, id: manifest.config.digest });
+    deps.onEvent?.('pull', name, { name });
     return { name, digest: top.descriptor.digest, id: manifest.config.digest, fetched };
   } catch (err) {
     const e = BerthError.wrap(err, what);

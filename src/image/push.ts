@@ -68,6 +68,7 @@ export async function push(deps: ImageDeps, input: string, opts: PushOptions = {
     }
     await pushManifest(top, ref.tag ?? top.digest);
     emit({ type: 'done', ref: formatReference(ref), digest: top.digest });
+    deps.onEvent?.('push', formatReference(ref), { name: formatReference(ref) });
     return { name: formatReference(ref), digest: top.digest };
   } catch (err) {
     throw BerthError.wrap(err, what);

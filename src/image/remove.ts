@@ -50,6 +50,8 @@ export async function removeImage(deps: ImageDeps, nameOrId: string, opts: { for
   for (const n of names) deps.images.delete(n);
   const result: RemoveResult = { untagged: names.map((n) => familiarString(parseReference(n))), deleted: [], reclaimed: 0 };
   if (all.every((n) => names.includes(n))) result.deleted.push(img.id);
+  for (const n of names) deps.onEvent?.('untag', img.id, { name: n });
+  for (const d of result.deleted) deps.onEvent?.('delete', d, { name: d });
   if (opts.prune !== false) result.reclaimed = (await collectGarbage(deps)).reclaimed;
   return result;
 }

@@ -89,6 +89,7 @@ export async function saveImages(deps: ImageDeps, names: string[], out: Writable
     }
     p.finalize();
     await written;
+    for (const { name, img } of images) deps.onEvent?.('save', img.id, { name });
   } catch (err) {
     p.destroy();
     throw BerthError.wrap(err, what);

@@ -10,5 +10,6 @@ export async function tag(deps: ImageDeps, source: string, target: string): Prom
   if (ref.digest) throw new BerthError('INVALID_ARGUMENT', `tag ${JSON.stringify(target)}: a tag cannot name a digest`);
   const name = formatReference(ref);
   deps.images.put(name, img.record.target);
+  deps.onEvent?.('tag', img.id, { name });
   return name;
 }

@@ -39,6 +39,8 @@ export interface NetworkManagerOptions {
   isLive?: (containerId: string) => boolean;
   /** Idle prepared sandboxes kept per network (default $BERTH_NETNS_POOL, else 4; 0: no pool). */
   poolSize?: number;
+  /** Hears docker's network events: create, destroy, connect, disconnect (id: the network's). */
+  onEvent?: (action: string, id: string, attributes: Record<string, string>) => void;
 }
 
 /** Where idle pooled namespaces live: `<state>/netns-pool/<pool id>`. */
@@ -74,8 +76,10 @@ export class CniNetworkManager implements NetworkManager {
   #store: NetworkStore | undefined;
   #reconciled = false;
   readonly poolSize: number;
+  readonly #onEvent: NonNullable<NetworkManagerOptions['onEvent']>;
 
   constructor(opts: NetworkManagerOptions) {
+    this.#onEvent = opts.onEvent ?? (() => {});
     this.root = opts.root;
     this.state = opts.state;
     this.#isLive = opts.isLive;
@@ -156,6 +160,7 @@ export class CniNetworkManager implements NetworkManager {
         await deleteBridge(rec.bridge).catch(() => {});
         throw BerthError.wrap(err, what);
       }
+      this.#onEvent('create', rec.id, { name: rec.name, type: 'bridge' });
       return rec;
     });
   }
@@ -207,6 +212,7 @@ export class CniNetworkManager implements NetworkManager {
     });
     await this.#hostCleanup();
     rmSync(join(this.ipamDir, cniName(n)), { recursive: true, force: true });
+    this.#onEvent('destroy', n.id, { name: n.name, type: 'bridge' });
     return n.name;
   }
 
@@ -615,6 +621,7 @@ export class CniNetworkManager implements NetworkManager {
       if (left) await this.#detach(left, sb.netns).catch((ce) => (e = withCleanupError(e, ce)));
       throw e;
     }
+    this.#onEvent('connect', n.id, { container: c.id, name: n.name, type: 'bridge' });
     this.#refreshEtc([n.id]);
   }
 
@@ -623,6 +630,7 @@ export class CniNetworkManager implements NetworkManager {
     const ep = this.store.endpoints({ containerId: c.id }).find((e) => e.networkId === n.id);
     if (!ep) throw new BerthError('NOT_FOUND', `disconnect container ${c.name} from network ${n.name}: container is not connected to the network`);
     await this.#detach(ep, this.netnsPath(c.id));
+    this.#onEvent('disconnect', n.id, { container: c.id, name: n.name, type: 'bridge' });
     this.#refreshEtc([n.id]);
   }
 

@@ -27,11 +27,6 @@ import type { DaemonState } from './state.js';
 
 const LIVE = new Set(['running', 'paused', 'restarting']);
 
-/** Attributes docker puts on container events. */
-export function eventAttrs(rec: ContainerRecord, extra: Record<string, string> = {}): Record<string, string> {
-  return { ...rec.labels, image: rec.image, name: rec.name, ...extra };
-}
-
 /** POST /containers/create?name= */
 export async function containerCreate(ctx: Ctx): Promise<void> {
   const body = await readJson(ctx);
@@ -46,7 +41,6 @@ export async function containerCreate(ctx: Ctx): Promise<void> {
     if (isBerthError(err, 'NOT_FOUND') && /No such image/.test(err.message)) throw new BerthError('NOT_FOUND', `No such image: ${config.image}`);
     throw err;
   }
-  ctx.daemon.emit('container', 'create', rec.id, eventAttrs(rec));
   sendJson(ctx, 201, { Id: rec.id, Warnings: [] });
 }
 
@@ -104,12 +98,10 @@ export function watchExit(engine: Engine, daemon: DaemonState, rec: ContainerRec
     try {
       const done = await waitStopped(engine, rec.id, { pollMs: 50 });
       if (!done) return;
-      daemon.emit('container', 'die', rec.id, eventAttrs(rec, { exitCode: String(done.state.exitCode) }));
       if (!rec.config.autoRemove) return;
       daemon.removedExit.set(rec.id, done.state.exitCode);
       setTimeout(() => daemon.removedExit.delete(rec.id), 60_000).unref();
       await removeContainer(engine, rec.id, { force: true, volumes: true });
-      daemon.emit('container', 'destroy', rec.id, eventAttrs(rec));
     } catch {
       /* removed meanwhile by someone else */
     }
@@ -125,11 +117,9 @@ export async function containerStart(ctx: Ctx): Promise<void> {
   if (pending) {
     const { attach, container } = await startContainer(ctx.engine, rec0.id, { attach: true });
     pending.deliver(attach!);
-    ctx.daemon.emit('container', 'start', container.id, eventAttrs(container));
     watchExit(ctx.engine, ctx.daemon, container);
   } else {
     const { container } = await startContainer(ctx.engine, rec0.id);
-    ctx.daemon.emit('container', 'start', container.id, eventAttrs(container));
     watchExit(ctx.engine, ctx.daemon, container);
   }
   sendEmpty(ctx);
@@ -142,7 +132,6 @@ export async function containerStop(ctx: Ctx): Promise<void> {
   const t = qint(ctx.query, 't');
   const signal = ctx.query.get('signal') || undefined;
   await stopContainer(ctx.engine, rec.id, { ...(t !== undefined ? { timeout: t } : {}), ...(signal ? { signal } : {}) });
-  ctx.daemon.emit('container', 'stop', rec.id, eventAttrs(rec));
   sendEmpty(ctx);
 }
 
@@ -151,7 +140,6 @@ export async function containerRestart(ctx: Ctx): Promise<void> {
   const t = qint(ctx.query, 't');
   const id = await restartContainer(ctx.engine, ctx.params[0], { ...(t !== undefined ? { timeout: t } : {}) });
   const rec = ctx.engine.containers.find(id);
-  ctx.daemon.emit('container', 'restart', rec.id, eventAttrs(rec));
   watchExit(ctx.engine, ctx.daemon, rec);
   sendEmpty(ctx);
 }
@@ -162,7 +150,6 @@ export async function containerKill(ctx: Ctx): Promise<void> {
   if (!LIVE.has(rec.state.status)) throw new BerthError('CONFLICT', `Container ${rec.id} is not running`);
   const signal = ctx.query.get('signal') || 'KILL';
   await killContainer(ctx.engine, rec.id, signal);
-  ctx.daemon.emit('container', 'kill', rec.id, eventAttrs(rec, { signal }));
   sendEmpty(ctx);
 }
 
@@ -209,7 +196,6 @@ export async function containerDelete(ctx: Ctx): Promise<void> {
   const rec = ctx.engine.containers.find(ctx.params[0]);
   if (qbool(ctx.query, 'link')) throw new BerthError('NOT_IMPLEMENTED', 'links are not supported');
   await removeContainer(ctx.engine, rec.id, { force: qbool(ctx.query, 'force'), volumes: qbool(ctx.query, 'v') });
-  ctx.daemon.emit('container', 'destroy', rec.id, eventAttrs(rec));
   sendEmpty(ctx);
 }
 
@@ -219,7 +205,6 @@ export function containerRename(ctx: Ctx): void {
   if (!name) throw new BerthError('INVALID_ARGUMENT', 'name is required');
   const rec = ctx.engine.containers.find(ctx.params[0]);
   renameContainer(ctx.engine, rec.id, name);
-  ctx.daemon.emit('container', 'rename', rec.id, eventAttrs(rec, { name, oldName: `/${rec.name}` }));
   sendEmpty(ctx);
 }
 
@@ -227,7 +212,6 @@ export function containerRename(ctx: Ctx): void {
 export async function containerPause(ctx: Ctx): Promise<void> {
   const id = await pauseContainer(ctx.engine, ctx.params[0]);
   const rec = ctx.engine.containers.find(id);
-  ctx.daemon.emit('container', 'pause', rec.id, eventAttrs(rec));
   sendEmpty(ctx);
 }
 
@@ -235,7 +219,6 @@ export async function containerPause(ctx: Ctx): Promise<void> {
 export async function containerUnpause(ctx: Ctx): Promise<void> {
   const id = await unpauseContainer(ctx.engine, ctx.params[0]);
   const rec = ctx.engine.containers.find(id);
-  ctx.daemon.emit('container', 'unpause', rec.id, eventAttrs(rec));
   sendEmpty(ctx);
 }
 
@@ -267,7 +250,6 @@ export async function containerUpdate(ctx: Ctx): Promise<void> {
   if (rp?.Name) req.restart = rp.Name === 'on-failure' && rp.MaximumRetryCount ? `on-failure:${rp.MaximumRetryCount}` : rp.Name;
   const id = await updateContainer(ctx.engine, ctx.params[0], req);
   const rec = ctx.engine.containers.find(id);
-  ctx.daemon.emit('container', 'update', rec.id, eventAttrs(rec));
   sendJson(ctx, 200, { Warnings: [] });
 }
 
@@ -279,7 +261,6 @@ export async function containerPrune(ctx: Ctx): Promise<void> {
     try {
       await removeContainer(ctx.engine, rec.id, {});
       deleted.push(rec.id);
-      ctx.daemon.emit('container', 'destroy', rec.id, eventAttrs(rec));
     } catch {
       /* started or removed meanwhile */
     }

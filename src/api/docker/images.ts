@@ -120,7 +120,6 @@ export async function imageCreate(ctx: Ctx): Promise<void> {
   };
   try {
     const r = await pull(ctx.engine.images, input, { ...(platform ? { platform: parsePlatform(platform) } : {}), onEvent, signal: ac.signal });
-    ctx.daemon.emit('image', 'pull', r.name, { name: r.name });
     out.write({ status: `Digest: ${r.digest}` });
     out.write({ status: `Status: ${r.fetched > 0 ? 'Downloaded newer image' : 'Image is up to date'} for ${familiarString(parseReference(r.name))}` });
   } catch (err) {
@@ -176,7 +175,6 @@ export async function imageTag(ctx: Ctx): Promise<void> {
   if (!repo) throw new BerthError('INVALID_ARGUMENT', 'repo is required');
   const target = refOf(repo, ctx.query.get('tag'));
   await tag(ctx.engine.images, ctx.params[0], target);
-  ctx.daemon.emit('image', 'tag', ctx.params[0], { name: target });
   res(ctx).writeHead(201).end();
 }
 
@@ -196,8 +194,6 @@ export async function imageDelete(ctx: Ctx): Promise<void> {
     if (!byId && names.length > 1) force = true;
   }
   const r = await removeImage(ctx.engine.images, name, { force });
-  for (const u of r.untagged) ctx.daemon.emit('image', 'untag', u, { name: u });
-  for (const d of r.deleted) ctx.daemon.emit('image', 'delete', d, { name: d });
   sendJson(ctx, 200, [...r.untagged.map((u) => ({ Untagged: familiarString(parseReference(u)) })), ...r.deleted.map((d) => ({ Deleted: d }))]);
 }
 
@@ -223,7 +219,6 @@ export async function imagePush(ctx: Ctx): Promise<void> {
   };
   try {
     const r = await push(ctx.engine.images, input, { onEvent });
-    ctx.daemon.emit('image', 'push', r.name, { name: r.name });
     out.write({ status: `${ref.tag ?? 'latest'}: digest: ${r.digest}`, progressDetail: {}, aux: { Tag: ref.tag ?? 'latest', Digest: r.digest } });
   } catch (err) {
     out.fail(err);
@@ -254,7 +249,6 @@ export async function imageLoad(ctx: Ctx): Promise<void> {
   const quiet = qbool(ctx.query, 'quiet');
   const out = progressStream(res(ctx));
   for (const n of names) {
-    ctx.daemon.emit('image', 'load', n, { name: n });
     out.write({ stream: `Loaded image: ${familiarString(parseReference(n))}\n` });
   }
   void quiet;

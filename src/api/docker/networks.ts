@@ -58,14 +58,12 @@ export async function networkCreate(ctx: Ctx): Promise<void> {
     ...(b.Internal ? { internal: true } : {}),
     labels: (b.Labels ?? {}) as Record<string, string>,
   });
-  ctx.daemon.emit('network', 'create', n.id, { name: n.name, type: 'bridge' });
   sendJson(ctx, 201, { Id: n.id, Warning: '' });
 }
 
 /** DELETE /networks/{id} */
 export async function networkDelete(ctx: Ctx): Promise<void> {
   const id = await manager(ctx.engine).remove(ctx.params[0]);
-  ctx.daemon.emit('network', 'destroy', id);
   sendEmpty(ctx, 204);
 }
 

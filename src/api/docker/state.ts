@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 
 /** A client attached to a container that is not running yet (docker run: attach, then start). */
@@ -9,20 +8,6 @@ export interface PendingAttach {
   conn: Duplex;
 }
 
-/** One event as /events streams it (moby api/types/events.Message). */
-export interface DaemonEvent {
-  Type: 'container' | 'image' | 'volume' | 'network' | 'daemon';
-  Action: string;
-  Actor: { ID: string; Attributes: Record<string, string> };
-  scope: 'local';
-  time: number;
-  timeNano: number;
-  // the pre-1.22 fields docker still sends for containers
-  status?: string;
-  id?: string;
-  from?: string;
-}
-
 /**
  * What the daemon keeps in memory between requests; everything else is on disk in the
  * engine's stores, so a restarted daemon loses only waiting clients and its event backlog.
@@ -31,30 +16,6 @@ export class DaemonState {
   readonly pendingAttach = new Map<string, PendingAttach[]>();
   /** Exit codes of auto-removed containers, for `wait?condition=removed` answered after removal. */
   readonly removedExit = new Map<string, number>();
-  readonly events = new EventEmitter();
-  readonly #backlog: DaemonEvent[] = [];
-
-  constructor() {
-    this.events.setMaxListeners(0);
-  }
-
-  emit(type: DaemonEvent['Type'], action: string, id: string, attributes: Record<string, string> = {}): void {
-    const now = Date.now();
-    const e: DaemonEvent = {
-      Type: type,
-      Action: action,
-      Actor: { ID: id, Attributes: attributes },
-      scope: 'local',
-      time: Math.floor(now / 1000),
-      timeNano: now * 1e6,
-      ...(type === 'container' ? { status: action, id, ...(attributes.image ? { from: attributes.image } : {}) } : {}),
-    };
-    this.#backlog.push(e);
-    if (this.#backlog.length > 1000) this.#backlog.shift();
-    this.events.emit('event', e);
-  }
-
-  backlog(): DaemonEvent[] {
-    return [...this.#backlog];
-  }
+  /** Clients following GET /events now (`NEventsListener` of /info). */
+  eventListeners = 0;
 }

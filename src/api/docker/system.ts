@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { arch, cpus, hostname, release, totalmem } from 'node:os';
-import { listContainers, type Engine } from '../../engine/index.js';
+import { eventMatches, listContainers, parseEventFilters, parseEventTime, type Engine, type EngineEvent } from '../../engine/index.js';
 import { listImages } from '../../image/index.js';
-import { filterMap, qfilters, res, sendJson, unixSeconds, type Ctx } from './http.js';
-import type { DaemonEvent } from './state.js';
+import { qfilters, res, sendJson, unixSeconds, type Ctx } from './http.js';
 import { API_VERSION, MIN_API_VERSION } from './version.js';
 
 function berthVersion(): string {
@@ -80,7 +79,7 @@ export async function info(ctx: Ctx): Promise<void> {
     LoggingDriver: 'json-file',
     CgroupDriver: 'cgroupfs',
     CgroupVersion: '1',
-    NEventsListener: ctx.daemon.events.listenerCount('event'),
+    NEventsListener: ctx.daemon.eventListeners,
     KernelVersion: release(),
     OperatingSystem: 'berth',
     OSVersion: '',
@@ -133,70 +132,55 @@ export async function systemDf(ctx: Ctx): Promise<void> {
   });
 }
 
-function eventMatches(e: DaemonEvent, f: Map<string, string[]>): boolean {
-  for (const [k, vals] of f) {
-    const ok = vals.some((v) => {
-      switch (k) {
-        case 'type':
-          return e.Type === v;
-        case 'event':
-          return e.Action === v || e.Action.startsWith(`${v}:`);
-        case 'container':
-          return e.Type === 'container' && (e.Actor.ID.startsWith(v) || e.Actor.Attributes.name === v);
-        case 'image':
-          return e.Actor.Attributes.image === v || (e.Type === 'image' && e.Actor.ID === v);
-        case 'volume':
-          return e.Type === 'volume' && e.Actor.ID === v;
-        case 'network':
-          return e.Type === 'network' && (e.Actor.ID === v || e.Actor.Attributes.name === v);
-        case 'label': {
-          const i = v.indexOf('=');
-          return i < 0 ? v in e.Actor.Attributes : e.Actor.Attributes[v.slice(0, i)] === v.slice(i + 1);
-        }
-        default:
-          return true;
-      }
-    });
-    if (!ok) return false;
-  }
-  return true;
+/** One event as /events streams it (moby api/types/events.Message). */
+export function dockerEvent(e: EngineEvent) {
+  const timeNano = Math.round(e.time * 1e6);
+  return {
+    // the pre-1.22 fields docker still sends for containers
+    ...(e.type === 'container' ? { status: e.action, id: e.id, ...(e.attributes.image ? { from: e.attributes.image } : {}) } : {}),
+    Type: e.type,
+    Action: e.action,
+    Actor: { ID: e.id, Attributes: e.attributes },
+    scope: 'local',
+    time: Math.floor(e.time / 1000),
+    timeNano,
+  };
 }
 
 /** docker's since/until: unix seconds (with fraction) or RFC 3339. */
 function timeArg(s: string | null): number | undefined {
   if (!s) return undefined;
-  if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? undefined : t;
+  try {
+    return parseEventTime(s);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
- * GET /events: the backlog since `since`, then live events as JSON lines until `until` or
- * the client goes. Events are those of requests this daemon served.
+ * GET /events: what the engine's event log holds since `since`, then new events as JSON lines
+ * until `until` or the client goes. The log is the engine's, shared by every berth process of
+ * the state dir: CLI runs, monitors' exit commands and earlier daemons are in it.
  */
-export function events(ctx: Ctx): Promise<void> {
-  const f = filterMap(qfilters(ctx.query));
+export async function events(ctx: Ctx): Promise<void> {
+  const f = parseEventFilters(qfilters(ctx.query));
   const since = timeArg(ctx.query.get('since'));
   const until = timeArg(ctx.query.get('until'));
   const r = res(ctx);
   r.writeHead(200, { 'Content-Type': 'application/json' });
   r.flushHeaders();
-  const send = (e: DaemonEvent) => {
-    const ms = e.timeNano / 1e6;
-    if (since !== undefined && ms < since) return;
-    if (until !== undefined && ms > until) return;
-    if (eventMatches(e, f)) r.write(JSON.stringify(e) + '\n');
-  };
-  if (since !== undefined) for (const e of ctx.daemon.backlog()) send(e);
-  return new Promise((resolve) => {
-    const done = () => {
-      ctx.daemon.events.off('event', send);
-      clearTimeout(timer);
-      r.end();
-      resolve();
-    };
-    const timer = until !== undefined ? setTimeout(done, Math.max(0, until - Date.now())) : undefined;
-    ctx.daemon.events.on('event', send);
-    ctx.req.socket.once('close', done);
-  });
+  const ac = new AbortController();
+  ctx.req.socket.once('close', () => ac.abort());
+  ctx.daemon.eventListeners++;
+  try {
+    await ctx.engine.events.follow(
+      (e) => {
+        if (eventMatches(e, f)) r.write(JSON.stringify(dockerEvent(e)) + '\n');
+      },
+      { ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}), signal: ac.signal },
+    );
+  } finally {
+    ctx.daemon.eventListeners--;
+    r.end();
+  }
 }

@@ -45,7 +45,6 @@ export async function volumeCreate(ctx: Ctx): Promise<void> {
     ...(typeof b.Name === 'string' && b.Name ? { name: b.Name } : {}),
     ...(b.Labels && typeof b.Labels === 'object' ? { labels: b.Labels as Record<string, string> } : {}),
   });
-  ctx.daemon.emit('volume', 'create', v.name, { driver: 'local' });
   sendJson(ctx, 201, view(v));
 }
 
@@ -64,7 +63,6 @@ export function volumeDelete(ctx: Ctx): void {
     throw new BerthError('CONFLICT', `remove ${name}: volume is in use - [${users.join(', ')}]`);
   }
   ctx.engine.volumes.remove(name, qbool(ctx.query, 'force'));
-  ctx.daemon.emit('volume', 'destroy', name, { driver: 'local' });
   sendEmpty(ctx);
 }
 
@@ -72,6 +70,5 @@ export function volumeDelete(ctx: Ctx): void {
 export function volumePrune(ctx: Ctx): void {
   const f = filterMap(qfilters(ctx.query));
   const r = ctx.engine.volumes.prune((f.get('all') ?? []).some((x) => x === 'true' || x === '1'));
-  for (const n of r.removed) ctx.daemon.emit('volume', 'destroy', n, { driver: 'local' });
   sendJson(ctx, 200, { VolumesDeleted: r.removed, SpaceReclaimed: r.reclaimed });
 }

@@ -38,6 +38,7 @@ import { registerStats } from './stats.js';
 import { registerCommit } from './commit.js';
 import { registerDiff } from './diff.js';
 import { registerSystem } from './system.js';
+import { registerEvents } from './events.js';
 // networks (issue 5)
 import { registerNetwork } from './network.js';
 import { registerPort } from './port.js';
@@ -88,6 +89,7 @@ export const COMMANDS: RegisterCommand[] = [
   registerCommit,
   registerDiff,
   registerSystem,
+  registerEvents,
   // networks (issue 5)
   registerNetwork,
   registerPort,

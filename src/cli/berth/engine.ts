@@ -1,4 +1,4 @@
-import { Engine, refreshContainer } from '../../engine/index.js';
+import { Engine, eventLog, refreshContainer } from '../../engine/index.js';
 import { CniNetworkManager } from '../../network/index.js';
 import type { CliContext } from './context.js';
 
@@ -30,5 +30,6 @@ export function engineFor(ctx: CliContext): Engine {
 
 /** The CNI network manager of this CLI run (network commands, `port`). */
 export function networkFor(ctx: CliContext): CniNetworkManager {
-  return (cachedNet ??= new CniNetworkManager({ root: ctx.root, state: ctx.state }));
+  const events = eventLog(ctx.state);
+  return (cachedNet ??= new CniNetworkManager({ root: ctx.root, state: ctx.state, onEvent: (action, id, attrs) => events.append('network', action, id, attrs) }));
 }

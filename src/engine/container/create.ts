@@ -174,6 +174,7 @@ export async function createContainer(engine: Engine, opts: CreateOptions): Prom
     mark('create: spec built');
     writeFileAtomic(paths.config, JSON.stringify(spec));
     mark('create: bundle written');
+    engine.containerEvent(rec, 'create');
     return rec;
   } catch (err) {
     return undo.run(err);

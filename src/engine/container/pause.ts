@@ -9,6 +9,7 @@ export async function pauseContainer(engine: Engine, ref: string): Promise<strin
   if (rec.state.status !== 'running') throw new BerthError('CONFLICT', `container ${rec.id} is not running`);
   await engine.runtime(rec.config.runtime).pause(rec.id);
   engine.containers.updateState(rec.id, (s) => (s.status === 'running' ? { ...s, status: 'paused' } : s));
+  engine.containerEvent(rec, 'pause');
   return rec.id;
 }
 
@@ -17,5 +18,6 @@ export async function unpauseContainer(engine: Engine, ref: string): Promise<str
   if (rec.state.status !== 'paused') throw new BerthError('CONFLICT', `container ${rec.id} is not paused`);
   await engine.runtime(rec.config.runtime).resume(rec.id);
   engine.containers.updateState(rec.id, (s) => (s.status === 'paused' ? { ...s, status: 'running' } : s));
+  engine.containerEvent(rec, 'unpause');
   return rec.id;
 }

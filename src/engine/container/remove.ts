@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { BerthError, isBerthError, withCleanupError } from '../../errors/index.js';
 import { releaseImage } from '../../image/index.js';
 import { detachUnder, unmountAll } from '../../sys/mount.js';
-import { killMonitor, monitorPid } from '../monitor/index.js';
+import { killMonitor, monitorPid, readExit } from '../monitor/index.js';
 import type { ContainerRecord } from '../containers/store.js';
 import type { Engine } from '../engine.js';
 import { mark } from '../trace.js';
@@ -84,10 +84,16 @@ async function teardownContainer(engine: Engine, rec: ContainerRecord, opts: Rem
   await step('stop', async () => {
     if (monitorPid(paths.dir) === undefined) return;
     await noRestart(engine, rec);
-    await signalContainer(engine, rec, 'KILL').catch(() => {});
-    if (await monitorGone(paths.dir, 10_000)) return;
-    killMonitor(paths.dir);
-    if (!(await monitorGone(paths.dir, 10_000))) throw new BerthError('DEADLINE_EXCEEDED', `its monitor is still running after SIGKILL and SIGTERM`);
+    await signalContainer(engine, rec, 'KILL').then(() => engine.containerEvent(rec, 'kill', { signal: '9' }), () => {});
+    try {
+      if (await monitorGone(paths.dir, 10_000)) return;
+      killMonitor(paths.dir);
+      if (!(await monitorGone(paths.dir, 10_000))) throw new BerthError('DEADLINE_EXCEEDED', `its monitor is still running after SIGKILL and SIGTERM`);
+    } finally {
+      // the record says "removing" now, so no refresh records this exit: say it here
+      const st = readExit(paths.dir);
+      if (['running', 'paused', 'restarting'].includes(rec.state.removingFrom ?? '')) engine.containerEvent(rec, 'die', { exitCode: String(st?.exitCode ?? 137) });
+    }
   });
   mark('rm: stopped');
   const driver = engine.runtime(rec.config.runtime);
@@ -130,6 +136,7 @@ async function teardownContainer(engine: Engine, rec: ContainerRecord, opts: Rem
   });
   if (error) throw error;
   engine.containers.remove(rec.id);
+  engine.containerEvent(rec, 'destroy');
   mark('rm: done');
 }
 

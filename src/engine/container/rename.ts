@@ -4,4 +4,5 @@ import type { Engine } from '../engine.js';
 export function renameContainer(engine: Engine, ref: string, newName: string): void {
   const rec = engine.containers.find(ref);
   engine.containers.rename(rec.id, newName);
+  engine.containerEvent({ ...rec, name: newName.replace(/^\//, '') }, 'rename', { oldName: `/${rec.name}` });
 }

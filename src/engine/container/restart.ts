@@ -6,5 +6,6 @@ import { stopContainer, type StopOptions } from './stop.js';
 export async function restartContainer(engine: Engine, ref: string, opts: StopOptions = {}): Promise<string> {
   const rec = await stopContainer(engine, ref, opts);
   await startContainer(engine, rec.id);
+  engine.containerEvent(rec, 'restart');
   return rec.id;
 }

@@ -22,6 +22,15 @@ export function parseSignalName(s: string): { name: string; number: number } {
   return { name, number: n };
 }
 
+/** The signal's number as text, as docker puts it on kill events ("15"). */
+export function signalNumber(s: string): string {
+  try {
+    return String(parseSignalName(s).number);
+  } catch {
+    return s;
+  }
+}
+
 function parentOf(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

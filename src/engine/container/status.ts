@@ -65,6 +65,16 @@ export function refreshContainer(engine: Engine, rec: ContainerRecord): Containe
   }
   if (!next) return rec;
   const want = next;
-  const state = engine.containers.updateState(rec.id, (s) => (LIVE.has(s.status) ? want : s));
+  let changed = false;
+  const state = engine.containers.updateState(rec.id, (s) => {
+    if (!LIVE.has(s.status)) return s;
+    changed = s.status !== want.status;
+    return want;
+  });
+  // the process whose transaction ended the run says so, once (docker's oom and die events)
+  if (changed && state.status === 'exited') {
+    if (state.oomKilled) engine.containerEvent(rec, 'oom');
+    engine.containerEvent(rec, 'die', { exitCode: String(state.exitCode) });
+  }
   return { ...rec, state };
 }

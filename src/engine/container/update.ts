@@ -56,5 +56,6 @@ export async function updateContainer(engine: Engine, ref: string, req: UpdateRe
   } catch {
     /* no bundle: nothing to keep in step */
   }
+  engine.containerEvent(rec, 'update');
   return rec.id;
 }

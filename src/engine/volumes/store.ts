@@ -1,3 +1,4 @@
+import type { EventSink } from '../events/index.js';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../../errors/index.js';
@@ -41,9 +42,12 @@ const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 export class VolumeStore {
   readonly #db: Db;
   readonly #dir: string;
+  readonly #onEvent: EventSink;
 
-  constructor(db: Db, root: string) {
+  /** `onEvent` hears create and destroy (docker's volume events). */
+  constructor(db: Db, root: string, onEvent: EventSink = () => {}) {
     this.#db = db;
+    this.#onEvent = onEvent;
     this.#dir = join(root, 'volumes');
     migrate(db, 'volumes', MIGRATIONS);
   }
@@ -58,14 +62,18 @@ export class VolumeStore {
     if (!VOLUME_NAME_RE.test(name)) {
       throw new BerthError('INVALID_ARGUMENT', `invalid volume name ${JSON.stringify(name)}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
-    return immediate(this.#db, () => {
+    let created = false;
+    const v = immediate(this.#db, () => {
       const existing = this.#db.prepare('SELECT * FROM volumes WHERE name = ?').get(name) as VolumeRow | undefined;
       if (existing) return this.#view(existing);
+      created = true;
       mkdirSync(join(this.#dir, name, '_data'), { recursive: true, mode: 0o755 });
       const row = { name, created: new Date().toISOString(), labels: JSON.stringify(opts.labels ?? {}), anonymous: opts.anonymous ? 1 : 0 };
       this.#db.prepare('INSERT INTO volumes (name, created, labels, anonymous) VALUES (?, ?, ?, ?)').run(row.name, row.created, row.labels, row.anonymous);
       return this.#view(row);
     });
+    if (created) this.#onEvent('create', name);
+    return v;
   }
 
   get(name: string): Volume {
@@ -97,15 +105,17 @@ export class VolumeStore {
 
   /** Remove a volume no container uses (force: also when missing). */
   remove(name: string, force = false): void {
-    immediate(this.#db, () => {
+    const gone = immediate(this.#db, () => {
       const users = this.usedBy(name);
       if (users.length) {
         throw new BerthError('CONFLICT', `remove ${name}: volume is in use - [${users.join(', ')}]`);
       }
       const r = this.#db.prepare('DELETE FROM volumes WHERE name = ?').run(name);
       if (r.changes === 0 && !force) throw new BerthError('NOT_FOUND', `get ${name}: no such volume`);
+      return r.changes > 0;
     });
     rmSync(join(this.#dir, name), { recursive: true, force: true });
+    if (gone) this.#onEvent('destroy', name);
   }
 
   /** Remove every unused volume (anonymous only unless `all`); returns names and bytes freed. */
