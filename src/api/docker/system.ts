@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { arch, cpus, hostname, release, totalmem } from 'node:os';
-import { eventMatches, listContainers, parseEventFilters, parseEventTime, type Engine, type EngineEvent } from '../../engine/index.js';
+import { eventMatches, listContainers, watchExits, parseEventFilters, parseEventTime, type Engine, type EngineEvent } from '../../engine/index.js';
 import { listImages } from '../../image/index.js';
 import { qfilters, res, sendJson, unixSeconds, type Ctx } from './http.js';
 import { API_VERSION, MIN_API_VERSION } from './version.js';
@@ -172,6 +172,8 @@ export async function events(ctx: Ctx): Promise<void> {
   const ac = new AbortController();
   ctx.req.socket.once('close', () => ac.abort());
   ctx.daemon.eventListeners++;
+  // containers nobody waits for (started by the CLI, detached) get their die while we follow
+  watchExits(ctx.engine, ac.signal);
   try {
     await ctx.engine.events.follow(
       (e) => {

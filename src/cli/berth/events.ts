@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { eventMatches, parseEventFilters, parseEventTime, type EngineEvent } from '../../engine/index.js';
+import { eventMatches, parseEventFilters, parseEventTime, watchExits, type EngineEvent } from '../../engine/index.js';
 import type { RegisterCommand } from './commands.js';
 import { engineFor } from './engine.js';
 import { parseTemplate } from './template.js';
@@ -53,6 +53,8 @@ export const registerEvents: RegisterCommand = (program: Command, ctx) => {
       const stop = () => ac.abort();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      // the exits of containers nobody waits for are recorded (die) while we follow
+      watchExits(engineFor(ctx), ac.signal);
       try {
         await engineFor(ctx).events.follow(
           (e) => {

@@ -14,6 +14,7 @@ export { renameContainer } from './rename.js';
 export { pauseContainer, unpauseContainer } from './pause.js';
 export { updateContainer, type UpdateRequest } from './update.js';
 export { refreshContainer } from './status.js';
+export { watchExits } from './watch-exits.js';
 export { parseSignalName } from './signal.js';
 export { parseRestartPolicy } from './restart-policy.js';
 export { containerPaths } from './paths.js';

@@ -92,9 +92,8 @@ export async function startContainer(engine: Engine, ref: string, opts: StartOpt
       ...(restarts ? { restart: parseRestartPolicy(c.restart!) } : {}),
       start: monitorStarts,
       // a detached --rm container removes itself when it exits (an attached one: the caller);
-      // a detached one on a CNI network gives its network back; every detached one records
-      // its exit at once (the `die` event), not when a berth command next looks
-      ...(!opts.attach && engine.selfCommand
+      // a detached one on a CNI network gives its network back
+      ...((c.autoRemove || cni) && !opts.attach && engine.selfCommand
         ? { exitCommand: [...engine.selfCommand, '--root', engine.root, '--state', engine.state, 'container', 'cleanup', ...(c.autoRemove ? ['--rm'] : []), rec.id] }
         : {}),
     });

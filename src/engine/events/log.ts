@@ -44,7 +44,7 @@ export class EventLog {
     try {
       const line = Buffer.from(JSON.stringify(e) + '\n');
       if (line.length > MAX_LINE) throw new Error(`event ${type} ${action} ${id}: line of ${line.length} bytes is too long`);
-      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+      ensureDir(dirname(this.path));
       const fd = openSync(this.path, 'a', 0o600);
       try {
         const n = writeSync(fd, line);
@@ -102,7 +102,7 @@ export class EventLog {
    */
   follow(onEvent: (e: EngineEvent) => void, opts: FollowOptions = {}): Promise<void> {
     const { since, until, signal } = opts;
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    ensureDir(dirname(this.path));
     let cur = new LineReader(this.path);
     if (since !== undefined) {
       const old = new LineReader(`${this.path}.1`);
@@ -160,6 +160,18 @@ export class EventLog {
       if (signal?.aborted) stop();
       else signal?.addEventListener('abort', stop);
     });
+  }
+}
+
+/**
+ * The log's directory, inside the state dir but never the state dir itself: a late writer
+ * (an exit command still running while a test removes its temp dirs) must not bring it back.
+ */
+function ensureDir(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
 }
 

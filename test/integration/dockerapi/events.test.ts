@@ -30,14 +30,19 @@ test('docker events sees what the berth CLI does (live and replayed), and berth 
   assert.equal(r.code, 3, r.stderr);
   await e.ok(['rm', fg]);
   await e.ok(['run', '-d', '--rm', '--name', rm, e.image, 'sh', '-c', 'exit 4']);
+  // detached, no --rm: only the daemon's sweep while a client follows notices its exit
+  const bg = e.scope.uid('evbg');
+  await e.ok(['run', '-d', '--name', bg, e.image, 'sh', '-c', 'exit 5']);
   const deadline = Date.now() + 20_000;
-  while (!msgs().some((m) => m.Action === 'destroy' && m.Actor.Attributes.name === rm) && Date.now() < deadline) await sleep(100);
+  const has = (name: string, action: string) => msgs().some((m) => m.Action === action && m.Actor.Attributes.name === name);
+  while (!(has(rm, 'destroy') && has(bg, 'die')) && Date.now() < deadline) await sleep(100);
   const of = (name: string) => msgs().filter((m) => m.Actor.Attributes.name === name);
   assert.deepEqual(of(fg).map((m) => m.Action), ['create', 'start', 'die', 'destroy'], out);
   assert.equal(of(fg)[2].Actor.Attributes.exitCode, '3');
   assert.equal(of(fg)[0].Actor.Attributes.image, e.image);
   assert.deepEqual(of(rm).map((m) => m.Action), ['create', 'start', 'die', 'destroy'], out);
   assert.equal(of(rm)[2].Actor.Attributes.exitCode, '4');
+  assert.deepEqual(of(bg).map((m) => [m.Action, m.Actor.Attributes.exitCode]), [['create', undefined], ['start', undefined], ['die', '5']]);
 
   // replay between since and until ends by itself, in the docker CLI and in berth's
   const until = (Date.now() / 1000 + 0.2).toFixed(3);
@@ -50,6 +55,7 @@ test('docker events sees what the berth CLI does (live and replayed), and berth 
   assert.match(mine[2], new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z container die ${id} \\(.*exitCode=3.*name=${fg}.*\\)$`));
   // --until alone: nothing before it, and it ends
   assert.equal(await e.ok(['events', '--until', until, '--filter', `container=${fg}`]), '');
+  await e.ok(['rm', bg]);
 });
 
 test('docker events: image, volume and network events of the berth CLI', async () => {
