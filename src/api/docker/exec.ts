@@ -1,50 +1,30 @@
-import { randomBytes } from 'node:crypto';
 import type { Duplex, Writable } from 'node:stream';
 import { BerthError } from '../../errors/index.js';
-import { execContainer, refreshContainer, removeExecState, type ExecOptions } from '../../engine/index.js';
+import { createExec, execContainer, findExec, finishExec, refreshExec, updateExec, type ExecOptions, type ExecRecord } from '../../engine/index.js';
 import { waitExit, type AttachChunk, type MonitorAttach } from '../../engine/monitor/index.js';
 import { qint, readJson, res, sendEmpty, sendJson, type Ctx } from './http.js';
 import { frame } from './streams.js';
 
-/** One exec instance: created by POST /containers/{id}/exec, run once by POST /exec/{id}/start. */
-export interface ExecInstance {
-  id: string;
-  containerId: string;
-  opts: ExecOptions;
-  attachStdin: boolean;
-  attachStdout: boolean;
-  attachStderr: boolean;
-  started: boolean;
-  running: boolean;
-  exitCode: number | null;
-  pid: number;
-  attach?: MonitorAttach;
-}
+/**
+ * The attach of each exec this daemon started, for resize; the instances themselves are the
+ * engine's (`exec-<id>.json` in the container's state dir), so a restarted daemon knows them.
+ */
+const ATTACHED = new WeakMap<object, Map<string, MonitorAttach>>();
 
-const EXECS = new WeakMap<object, Map<string, ExecInstance>>();
-
-function execs(ctx: Ctx): Map<string, ExecInstance> {
-  let m = EXECS.get(ctx.daemon);
-  if (!m) EXECS.set(ctx.daemon, (m = new Map()));
+function attached(ctx: Ctx): Map<string, MonitorAttach> {
+  let m = ATTACHED.get(ctx.daemon);
+  if (!m) ATTACHED.set(ctx.daemon, (m = new Map()));
   return m;
-}
-
-function findExec(ctx: Ctx): ExecInstance {
-  const e = execs(ctx).get(ctx.params[0]);
-  if (!e) throw new BerthError('NOT_FOUND', `No such exec instance: ${ctx.params[0]}`);
-  return e;
 }
 
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
 
 /** POST /containers/{id}/exec (moby ExecConfig). */
 export async function execCreate(ctx: Ctx): Promise<void> {
-  const rec = refreshContainer(ctx.engine, ctx.engine.containers.find(ctx.params[0]));
+  const ref = ctx.params[0];
+  ctx.engine.containers.find(ref);
   const b = await readJson(ctx);
   const cmd = strs(b.Cmd);
-  if (!cmd.length) throw new BerthError('INVALID_ARGUMENT', 'exec: no command specified');
-  if (rec.state.status === 'paused') throw new BerthError('CONFLICT', `Container ${rec.id} is paused, unpause the container before exec`);
-  if (rec.state.status !== 'running') throw new BerthError('CONFLICT', `Container ${rec.id} is not running`);
   const cs = Array.isArray(b.ConsoleSize) ? (b.ConsoleSize as number[]) : undefined;
   const opts: ExecOptions = {
     cmd,
@@ -56,20 +36,8 @@ export async function execCreate(ctx: Ctx): Promise<void> {
     ...(typeof b.WorkingDir === 'string' && b.WorkingDir ? { workdir: b.WorkingDir } : {}),
     ...(cs && cs[0] && cs[1] ? { size: { rows: cs[0], cols: cs[1] } } : {}),
   };
-  const id = randomBytes(32).toString('hex');
-  execs(ctx).set(id, {
-    id,
-    containerId: rec.id,
-    opts,
-    attachStdin: !!b.AttachStdin,
-    attachStdout: !!b.AttachStdout,
-    attachStderr: !!b.AttachStderr,
-    started: false,
-    running: false,
-    exitCode: null,
-    pid: 0,
-  });
-  sendJson(ctx, 201, { Id: id });
+  const rec = createExec(ctx.engine, ref, opts, { stdin: !!b.AttachStdin, stdout: !!b.AttachStdout, stderr: !!b.AttachStderr });
+  sendJson(ctx, 201, { Id: rec.id });
 }
 
 /** The JSON body of a hijacked request: Node hands the bytes after the headers in `head`. */
@@ -106,17 +74,20 @@ async function hijackedBody(ctx: Ctx): Promise<Record<string, unknown>> {
   }
 }
 
-/** Record the exit of an exec's process once its monitor wrote it, then forget its state dir. */
-async function reap(e: ExecInstance, stateDir: string): Promise<void> {
+/** Record the exit of an exec's process once its monitor wrote it (the engine drops its state dir). */
+async function reap(ctx: Ctx, e: ExecRecord, stateDir: string): Promise<void> {
+  let code = 126;
   try {
-    const st = await waitExit(stateDir);
-    e.exitCode = st.exitCode;
+    code = (await waitExit(stateDir)).exitCode;
   } catch {
-    e.exitCode = e.exitCode ?? 126;
+    /* no monitor and no exit: it could not run */
   }
-  e.running = false;
-  delete e.attach;
-  removeExecState(stateDir);
+  attached(ctx).delete(e.id);
+  try {
+    finishExec(ctx.engine, refreshExec(ctx.engine, e), code);
+  } catch {
+    /* the container was removed meanwhile, and its execs with it */
+  }
 }
 
 /**
@@ -124,23 +95,21 @@ async function reap(e: ExecInstance, stateDir: string): Promise<void> {
  * multiplexed stdcopy frames without a tty, raw bytes with one. Detach: start and answer.
  */
 export async function execStart(ctx: Ctx): Promise<void> {
-  const e = findExec(ctx);
+  let e = findExec(ctx.engine, ctx.params[0]);
   const b = ctx.socket ? await hijackedBody(ctx) : await readJson(ctx, true);
   if (e.started) throw new BerthError('CONFLICT', `exec ${e.id} has already been started`);
   const detach = !!b.Detach;
   const cs = Array.isArray(b.ConsoleSize) ? (b.ConsoleSize as number[]) : undefined;
   const opts: ExecOptions = { ...e.opts, detach, ...(cs && cs[0] && cs[1] ? { size: { rows: cs[0], cols: cs[1] } } : {}) };
   if (detach) opts.stdin = false;
-  e.started = true;
-  e.running = true;
+  e = updateExec(ctx.engine, e, { started: true });
   let session;
   try {
-    session = await execContainer(ctx.engine, e.containerId, opts);
+    session = await execContainer(ctx.engine, e.containerId, opts, e.id);
   } catch (err) {
     // dockerd answers the start and reports a command that cannot run in the stream, with
     // exit code 127 (not found) or 126 (not executable): clients read it from inspect
-    e.running = false;
-    e.exitCode = err instanceof BerthError && err.code === 'NOT_FOUND' ? 127 : 126;
+    e = updateExec(ctx.engine, e, { exitCode: err instanceof BerthError && err.code === 'NOT_FOUND' ? 127 : 126 });
     if (detach) throw err;
     const msg = Buffer.from(`OCI runtime exec failed: ${(err as Error).message}\r\n`);
     const ct = opts.tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
@@ -155,10 +124,10 @@ export async function execStart(ctx: Ctx): Promise<void> {
     }
     return;
   }
-  e.pid = session.pid;
   const stateDir = session.stateDir;
+  e = updateExec(ctx.engine, e, { running: true, pid: session.pid, stateDir });
   if (!session.attach) {
-    void reap(e, stateDir);
+    void reap(ctx, e, stateDir);
     if (ctx.socket) {
       ctx.socket.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
       return;
@@ -167,7 +136,7 @@ export async function execStart(ctx: Ctx): Promise<void> {
     return;
   }
   const a = session.attach;
-  e.attach = a;
+  attached(ctx).set(e.id, a);
   const tty = !!opts.tty;
   const contentType = tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
   let out: Writable;
@@ -194,7 +163,7 @@ export async function execStart(ctx: Ctx): Promise<void> {
     finished = true;
     a.destroy();
     // the exit code is known before the client sees the end (docker exec inspects it next)
-    void reap(e, stateDir).then(() => out.end());
+    void reap(ctx, e, stateDir).then(() => out.end());
   };
   a.once('end', finish);
   a.once('close', finish);
@@ -208,7 +177,7 @@ export async function execStart(ctx: Ctx): Promise<void> {
 
 /** GET /exec/{id}/json */
 export function execInspect(ctx: Ctx): void {
-  const e = findExec(ctx);
+  const e = findExec(ctx.engine, ctx.params[0]);
   sendJson(ctx, 200, {
     ID: e.id,
     Running: e.running,
@@ -232,11 +201,12 @@ export function execInspect(ctx: Ctx): void {
 
 /** POST /exec/{id}/resize?h=&w= */
 export function execResize(ctx: Ctx): void {
-  const e = findExec(ctx);
+  const e = findExec(ctx.engine, ctx.params[0]);
   const h = qint(ctx.query, 'h');
   const w = qint(ctx.query, 'w');
   if (h === undefined || w === undefined) throw new BerthError('INVALID_ARGUMENT', 'h and w are required');
   if (!e.running) throw new BerthError('CONFLICT', `exec ${e.id} is not running`);
-  if (e.opts.tty && e.attach) e.attach.resize(h, w);
+  const a = attached(ctx).get(e.id);
+  if (e.opts.tty && a) a.resize(h, w);
   sendEmpty(ctx, 200);
 }

@@ -90,7 +90,7 @@ export function execProcess(spec: Spec, rootfs: string, opts: ExecOptions): Proc
  * held by the monitor, the exit status in the exec's own `exit` file. Attached, the caller
  * gets the I/O before the process starts (no output lost); detached it starts at once.
  */
-export async function execContainer(engine: Engine, ref: string, opts: ExecOptions): Promise<ExecSession> {
+export async function execContainer(engine: Engine, ref: string, opts: ExecOptions, execId?: string): Promise<ExecSession> {
   const rec = refreshContainer(engine, engine.containers.find(ref));
   const what = `exec in container ${JSON.stringify(rec.name)}`;
   if (!opts.cmd.length) throw new BerthError('INVALID_ARGUMENT', `${what}: no command given`);
@@ -106,7 +106,7 @@ export async function execContainer(engine: Engine, ref: string, opts: ExecOptio
     throw BerthError.wrap(err, `${what}: read its config.json`);
   }
   const process = execProcess(spec, paths.rootfs, opts);
-  const id = randomBytes(32).toString('hex');
+  const id = execId ?? randomBytes(32).toString('hex');
   const stateDir = execStateDir(engine, rec.id, id);
   const driver = engine.runtime(rec.config.runtime);
   const handle = await startExec({
@@ -119,6 +119,7 @@ export async function execContainer(engine: Engine, ref: string, opts: ExecOptio
     stdin: !!opts.stdin,
     start: !!opts.detach,
   });
+  engine.containerEvent(rec, `exec_start: ${opts.cmd.join(' ')}`, { execID: id });
   if (opts.detach) return { id, stateDir, pid: handle.containerPid };
   let a: MonitorAttach | undefined;
   try {

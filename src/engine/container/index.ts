@@ -22,6 +22,7 @@ export { cleanupContainer } from './cleanup.js';
 export { attachContainer } from './attach.js';
 export { archiveFromContainer, extractToContainer, statContainerPath, containerRootfs, copyTarget } from './cp.js';
 export { execContainer, execProcess, execStateDir, removeExecState, type ExecOptions, type ExecSession } from './exec.js';
+export { createExec, findExec, finishExec, refreshExec, updateExec, type ExecRecord } from './exec-record.js';
 export { topContainer } from './top.js';
 export { statsOf, sampleStats, cpuPercent, type StatsSample } from './stats.js';
 export { containerCgroup } from './cgroup.js';

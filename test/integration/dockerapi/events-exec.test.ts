@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { exec } from '../../harness/index.js';
 import { DOCKER, dockerEnv } from './_daemon.js';
 
 const { ready } = dockerEnv('events');
@@ -26,13 +27,13 @@ test('docker events sees what the berth CLI does (live and replayed), and berth 
 
   // an attached run (the CLI records its exit), then rm; a detached --rm one (its monitor's
   // exit command records the exit and removes it)
-  const r = await e.berth(['run', '--name', fg, e.image, 'sh', '-c', 'exit 3']);
+  const r = await e.berth(['run', '--network', 'none', '--name', fg, e.image, 'sh', '-c', 'exit 3']);
   assert.equal(r.code, 3, r.stderr);
   await e.ok(['rm', fg]);
-  await e.ok(['run', '-d', '--rm', '--name', rm, e.image, 'sh', '-c', 'exit 4']);
+  await e.ok(['run', '-d', '--rm', '--network', 'none', '--name', rm, e.image, 'sh', '-c', 'exit 4']);
   // detached, no --rm: only the daemon's sweep while a client follows notices its exit
   const bg = e.scope.uid('evbg');
-  await e.ok(['run', '-d', '--name', bg, e.image, 'sh', '-c', 'exit 5']);
+  await e.ok(['run', '-d', '--network', 'none', '--name', bg, e.image, 'sh', '-c', 'exit 5']);
   const deadline = Date.now() + 20_000;
   const has = (name: string, action: string) => msgs().some((m) => m.Action === action && m.Actor.Attributes.name === name);
   while (!(has(rm, 'destroy') && has(bg, 'die')) && Date.now() < deadline) await sleep(100);
@@ -76,4 +77,36 @@ test('docker events: image, volume and network events of the berth CLI', async (
   const lines = out.split('\n').map((l) => l.split(' ').slice(0, 3).join(' '));
   assert.deepEqual(lines, ['volume create null', 'volume destroy null', `network create "${net}"`, `network destroy "${net}"`, `image tag "${tag}"`, `image untag "${tag}"`], out);
   assert.ok(out.split('\n')[0].endsWith(` ${vol}`), out);
+});
+
+test('exec instances survive a daemon restart and go with their container', async () => {
+  const e = await ready;
+  const name = e.scope.uid('exr');
+  await e.ok(['run', '-d', '--network', 'none', '--name', name, e.image, 'sleep', '60']);
+  const api = async (method: string, path: string, body?: unknown) => {
+    const r = await exec('curl', ['-s', '-w', '\n%{http_code}', '--unix-socket', e.daemon.socket, '-X', method, '-H', 'Content-Type: application/json', ...(body ? ['-d', JSON.stringify(body)] : []), `http://x/v1.43${path}`], { timeoutMs: 10_000 });
+    const i = r.stdout.lastIndexOf('\n');
+    return { status: Number(r.stdout.slice(i + 1)), body: r.stdout.slice(0, i) ? (JSON.parse(r.stdout.slice(0, i)) as Record<string, unknown>) : {} };
+  };
+  const created = await api('POST', `/containers/${name}/exec`, { Cmd: ['sh', '-c', 'exit 7'] });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id = created.body.Id as string;
+  assert.equal((await api('POST', `/exec/${id}/start`, { Detach: true })).status, 200);
+  const deadline = Date.now() + 10_000;
+  while ((await api('GET', `/exec/${id}/json`)).body.Running !== false && Date.now() < deadline) await sleep(50);
+  // one still running when the daemon dies: the restarted daemon reads its exit from its monitor
+  const running = (await api('POST', `/containers/${name}/exec`, { Cmd: ['sh', '-c', 'sleep 1; exit 3'] })).body.Id as string;
+  assert.equal((await api('POST', `/exec/${running}/start`, { Detach: true })).status, 200);
+  await e.daemon.stop('SIGKILL');
+  await e.startDaemon();
+  let r2 = await api('GET', `/exec/${running}/json`);
+  while (r2.body.Running !== false && Date.now() < deadline + 10_000) r2 = (await sleep(100), await api('GET', `/exec/${running}/json`));
+  assert.equal(r2.body.ExitCode, 3, JSON.stringify(r2.body));
+  const after = await api('GET', `/exec/${id}/json`);
+  assert.equal(after.status, 200);
+  assert.equal(after.body.ExitCode, 7);
+  assert.equal(after.body.Running, false);
+  assert.equal(after.body.ContainerID, (await e.ok(['inspect', '--format', '{{.Id}}', name])));
+  await e.ok(['rm', '-f', name]);
+  assert.equal((await api('GET', `/exec/${id}/json`)).status, 404);
 });
