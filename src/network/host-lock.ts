@@ -5,15 +5,13 @@ import { BerthError } from '../errors/index.js';
 import { fsOps, type FsOps } from '../sys/fsops.js';
 
 /**
- * A host-wide flock(2) lock, taken in this process through the native addon (non-blocking
- * flock(2) tries; ~0.1 ms uncontended, where a flock(1) child costs ~6 ms): it belongs to our open file
- * description, so kill -9 of berth drops it and it can never go stale. Without the addon, a
- * small `flock` child (util-linux flock(1)) for as long
- * as its stdin stays open: Node has no flock, and a lock held by a child dies with us (kill
- * -9 closes the pipe, cat exits, the kernel drops the lock), so it can never go stale.
- * Host-wide because bridges, routes, iptables chains and ip_forward are host-wide: two berth
- * roots (tests, a daemon and a CLI) must not pick the same subnet or remove a chain the
- * other is about to use.
+ * A host-wide flock(2) lock, taken in this process through the native addon with non-blocking
+ * tries (~0.1 ms uncontended; a flock(1) child costs ~6 ms). It belongs to our open file
+ * description, so kill -9 of berth drops it and it can never go stale. Without the addon: a
+ * small `flock` child (util-linux flock(1)) that holds it while its stdin stays open (kill -9
+ * closes the pipe, cat exits, the kernel drops the lock). Host-wide because bridges, routes,
+ * iptables chains and ip_forward are host-wide: two berth roots (tests, a daemon and a CLI)
+ * must not pick the same subnet or remove a chain the other is about to use.
  */
 export const HOST_LOCK = process.env.BERTH_NETWORK_LOCK || '/run/lock/berth-network.lock';
 
