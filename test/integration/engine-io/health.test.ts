@@ -31,6 +31,21 @@ function ours(): { pid: number; cmd: string; rssKiB: number }[] {
   return out;
 }
 
+/** Command lines of the host's processes in the cgroup of a container. */
+function inCgroupOf(id: string): string[] {
+  const out: string[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (!readFileSync(`/proc/${d}/cgroup`, 'utf8').includes(id)) continue;
+      out.push(readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' '));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
 type Health = { Status: string; FailingStreak: number; Log: { Start: string; End: string; ExitCode: number; Output: string }[] };
 const health = async (name: string) => JSON.parse(await e.ok(['inspect', name]))[0].State.Health as Health;
 async function until(name: string, ok: (h: Health) => boolean, what: string): Promise<Health> {
@@ -45,7 +60,7 @@ test('3 checked containers: checks run in their monitors, no helper process; tim
   const names = ['hc1', 'hc2', 'hc3'];
   for (const n of names) await e.ok(['run', '-d', '--name', n, '--health-cmd', 'echo ok', '--health-interval', '200ms', e.image, 'sleep', '1000']);
   // a check that outlives its timeout: killed, ExitCode -1, docker's message; retries 1
-  await e.ok(['run', '-d', '--name', 'slow', '--health-cmd', 'sleep 30', '--health-interval', '200ms', '--health-timeout', '300ms', '--health-retries', '1', e.image, 'sleep', '1000']);
+  await e.ok(['run', '-d', '--name', 'slow', '--health-cmd', 'sleep 37', '--health-interval', '200ms', '--health-timeout', '300ms', '--health-retries', '1', e.image, 'sleep', '1000']);
   // failures in the start period do not count
   await e.ok(['run', '-d', '--name', 'sp', '--health-cmd', 'exit 3', '--health-interval', '200ms', '--health-retries', '1', '--health-start-period', '30s', e.image, 'sleep', '1000']);
 
@@ -61,6 +76,12 @@ test('3 checked containers: checks run in their monitors, no helper process; tim
   assert.equal(slow.Log[0]!.ExitCode, -1);
   assert.equal(slow.Log[0]!.Output, 'Health check exceeded timeout (300ms)');
   assert.match(await e.ok(['ps', '--format', '{{.Names}} {{.Status}}', '-f', 'name=slow']), /^slow Up .* \(unhealthy\)$/);
+  // each timed-out check was killed in the container, not left running: at most the current one
+  await until('slow', (h) => h.Log.length >= 4, '4 timed-out checks');
+  const slowId = await e.ok(['inspect', '--format', '{{.Id}}', 'slow']);
+  const inSlow = (args: string) => inCgroupOf(slowId).filter((c) => c === args);
+  assert.equal(inSlow('sleep 1000').length, 1, 'the container\'s init is seen');
+  assert.ok(inSlow('sleep 37').length <= 1, JSON.stringify(inCgroupOf(slowId)));
 
   const sp = await until('sp', (h) => h.Log.length >= 3, '3 failed checks');
   assert.equal(sp.Status, 'starting');

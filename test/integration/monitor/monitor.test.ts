@@ -383,6 +383,20 @@ describe(`berth-monitor with ${runtime.name}`, { skip }, () => {
     assert.equal(slow?.Status, 'unhealthy', JSON.stringify(slow));
     assert.equal(slow!.Log[0]!.ExitCode, -1);
     assert.equal(slow!.Log[0]!.Output, 'Health check exceeded timeout (200ms)');
+    // the timed-out check was killed in the container (through the runtime's --pid-file: a
+    // SIGKILLed `runc exec` would leave it running)
+    await new Promise((r) => setTimeout(r, 300));
+    const ns = safeReadlink(`/proc/${h2.containerPid}/ns/pid`);
+    const cmdline = (p: string) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const checks = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && safeReadlink(`/proc/${p}/ns/pid`) === ns && cmdline(p) === 'sleep\u000060\u0000');
+    assert.equal(readdirSync('/proc').filter((p) => /^\d+$/.test(p) && safeReadlink(`/proc/${p}/ns/pid`) === ns && cmdline(p) === 'sleep\u0000600\u0000').length, 1, 'the init is seen');
+    assert.ok(checks.length <= 1, `${checks.length} timed-out checks still run`);
     assert.ok(killMonitor(o2.stateDir));
     await waitExit(o2.stateDir);
     await waitGone(h2.monitorPid);
