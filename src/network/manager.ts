@@ -514,12 +514,17 @@ export class CniNetworkManager implements NetworkManager {
       this.store.deletePoolEntry(entry.id);
       return false;
     }
-    this.store.tx(() => {
+    const { from: _from, ...idle } = entry;
+    const kept = this.store.tx(() => {
       this.store.deleteEndpoint(e.containerId, e.networkId);
       this.store.deleteSandbox(sb.containerId);
-      const { from: _from, ...idle } = entry;
+      // `network rm` may have run meanwhile (it leaves a busy entry to its live owner): then
+      // this entry is ours to drain, or it would outlive its network
+      if (!this.store.networks().some((n) => n.id === e.networkId)) return false;
       this.store.putPoolEntry({ ...idle, state: 'idle', ownerPid: 0 });
+      return true;
     });
+    if (!kept) await this.#drain([{ ...idle, state: 'busy', ownerPid: process.pid }]);
     return true;
   }
 
