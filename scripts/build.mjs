@@ -24,7 +24,6 @@ const common = {
 await build({
   ...common,
   entryPoints: {
-    berth: 'src/bin/berth.ts',
     'berth-runtime': 'src/bin/berth-runtime.ts',
     'berth-runtime-server': 'src/bin/berth-runtime-server.ts',
   },
@@ -32,7 +31,17 @@ await build({
   outExtension: { '.js': '.mjs' },
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 });
-// The CLI's body, CommonJS so that `berth.mjs` can run it with V8's code cache (vm.Script
+// The CLI's entry, CommonJS: Node starts a .cjs entry ~5 ms sooner than an ES module (no ESM
+// loader to set up), and every `berth` command pays it.
+await build({
+  ...common,
+  entryPoints: { berth: 'src/bin/berth.ts' },
+  format: 'cjs',
+  outExtension: { '.js': '.cjs' },
+  define: { 'import.meta.url': '__berth_import_meta_url' },
+  banner: { js: "const __berth_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+});
+// The CLI's body, CommonJS so that `berth.cjs` can run it with V8's code cache (vm.Script
 // cachedData; Node 20 has no such cache for ES modules). import.meta.url is the file's URL.
 await build({
   ...common,

@@ -1,4 +1,5 @@
-// Entry of the berth CLI: runs the CommonJS bundle `berth-main.cjs` through V8's code cache.
+// Entry of the berth CLI (built as dist/bin/berth.cjs): runs the CommonJS bundle `berth-main.cjs`
+// through V8's code cache.
 // Node 20 has no module compile cache (module.enableCompileCache is Node 22), and compiling
 // the ~800 KB bundle was a third of a `berth ps` (docs/engine.md, "Cost"). vm.Script accepts
 // `cachedData` (the compiled functions) and V8 checks it (version, flags, source length); the
