@@ -131,18 +131,8 @@ function resources(config: RunConfig): Resources {
     throw new BerthError('INVALID_ARGUMENT', 'you should always set the memory limit when using the memoryswap limit');
   }
   if (config.memoryReservation !== undefined) r.memory = { ...r.memory, reservation: config.memoryReservation };
-  const cpu: NonNullable<Resources['cpu']> = {};
-  if (config.cpus !== undefined) {
-    if (!(config.cpus > 0)) throw new BerthError('INVALID_ARGUMENT', `invalid --cpus ${config.cpus}: must be above 0`);
-    cpu.period = 100_000;
-    cpu.quota = Math.round(config.cpus * 100_000);
-  }
-  if (config.cpuQuota !== undefined) cpu.quota = config.cpuQuota;
-  if (config.cpuPeriod !== undefined) cpu.period = config.cpuPeriod;
-  if (config.cpuShares !== undefined) cpu.shares = config.cpuShares;
-  if (config.cpusetCpus !== undefined) cpu.cpus = config.cpusetCpus;
-  if (config.cpusetMems !== undefined) cpu.mems = config.cpusetMems;
-  if (Object.keys(cpu).length) r.cpu = cpu;
+  const cpu = cpuResources(config);
+  if (cpu) r.cpu = cpu;
   if (config.pidsLimit !== undefined && config.pidsLimit !== 0) r.pids = { limit: config.pidsLimit };
   return r;
 }
@@ -250,4 +240,21 @@ export function buildSpec(input: BuildSpecInput): Spec {
     spec.linux!.resources!.devices!.push({ allow: true, type: d.type, major: d.major, minor: d.minor, access: d.permissions });
   }
   return spec;
+}
+
+/** The CPU part of the resources from docker's flags (create and update alike); undefined: none asked. */
+export function cpuResources(c: Pick<RunConfig, 'cpus' | 'cpuQuota' | 'cpuPeriod' | 'cpuShares' | 'cpusetCpus' | 'cpusetMems'>): Resources['cpu'] | undefined {
+  const cpu: NonNullable<Resources['cpu']> = {};
+  if (c.cpus !== undefined) {
+    if (!(c.cpus > 0)) throw new BerthError('INVALID_ARGUMENT', `invalid --cpus ${c.cpus}: must be above 0`);
+    // --cpus N: a quota of N periods of 100 ms (docker's NanoCPUs)
+    cpu.period = 100_000;
+    cpu.quota = Math.round(c.cpus * 100_000);
+  }
+  if (c.cpuQuota !== undefined) cpu.quota = c.cpuQuota;
+  if (c.cpuPeriod !== undefined) cpu.period = c.cpuPeriod;
+  if (c.cpuShares !== undefined) cpu.shares = c.cpuShares;
+  if (c.cpusetCpus !== undefined) cpu.cpus = c.cpusetCpus;
+  if (c.cpusetMems !== undefined) cpu.mems = c.cpusetMems;
+  return Object.keys(cpu).length ? cpu : undefined;
 }

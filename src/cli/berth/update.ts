@@ -3,21 +3,10 @@ import { updateContainer, type UpdateRequest } from '../../engine/index.js';
 import type { RegisterCommand } from './commands.js';
 import { forEachContainer } from './each.js';
 import { engineFor } from './engine.js';
-import { parseBytes } from './run-flags.js';
+import { parseBytes, type RunFlags } from './run-flags.js';
 
-interface UpdateFlags {
-  memory?: string;
-  memorySwap?: string;
-  memoryReservation?: string;
-  cpus?: string;
-  cpuShares?: string;
-  cpuQuota?: string;
-  cpuPeriod?: string;
-  cpusetCpus?: string;
-  cpusetMems?: string;
-  pidsLimit?: string;
-  restart?: string;
-}
+/** The flags docker update shares with run: the resource limits and the restart policy. */
+type UpdateFlags = Pick<RunFlags, 'memory' | 'memorySwap' | 'memoryReservation' | 'cpus' | 'cpuShares' | 'cpuQuota' | 'cpuPeriod' | 'cpusetCpus' | 'cpusetMems' | 'pidsLimit' | 'restart'>;
 
 export const registerUpdate: RegisterCommand = (program: Command, ctx, setExit) => {
   program

@@ -4,6 +4,7 @@ import { writeFileAtomic } from '../../util/fs.js';
 import type { Resources } from '../../spec/runtime.js';
 import type { Engine } from '../engine.js';
 import type { RunConfig } from '../run-config.js';
+import { cpuResources } from '../spec-builder.js';
 import { parseRestartPolicy } from './restart-policy.js';
 import { refreshContainer } from './status.js';
 
@@ -28,17 +29,8 @@ export async function updateContainer(engine: Engine, ref: string, req: UpdateRe
     }
   } else if (req.memorySwap !== undefined) r.memory = { swap: req.memorySwap };
   if (req.memoryReservation !== undefined) r.memory = { ...r.memory, reservation: req.memoryReservation };
-  const cpu: NonNullable<Resources['cpu']> = {};
-  if (req.cpus !== undefined) {
-    cpu.period = 100_000;
-    cpu.quota = Math.round(req.cpus * 100_000);
-  }
-  if (req.cpuQuota !== undefined) cpu.quota = req.cpuQuota;
-  if (req.cpuPeriod !== undefined) cpu.period = req.cpuPeriod;
-  if (req.cpuShares !== undefined) cpu.shares = req.cpuShares;
-  if (req.cpusetCpus !== undefined) cpu.cpus = req.cpusetCpus;
-  if (req.cpusetMems !== undefined) cpu.mems = req.cpusetMems;
-  if (Object.keys(cpu).length) r.cpu = cpu;
+  const cpu = cpuResources(req);
+  if (cpu) r.cpu = cpu;
   if (req.pidsLimit !== undefined) r.pids = { limit: req.pidsLimit };
   if (Object.keys(r).length && (rec.state.status === 'running' || rec.state.status === 'paused')) {
     await engine.runtime(rec.config.runtime).update(rec.id, r);
