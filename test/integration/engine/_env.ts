@@ -41,17 +41,22 @@ export interface EngineEnvOptions {
    * engine tests neither pay for a bridge, a veth and a lease each nor leave a bridge behind.
    */
   defaultBridge?: boolean;
+  /** The scope's name is `<prefix>-<name>` (default `engine`). */
+  prefix?: string;
+  /** Runs after the networks are pruned at the end of the file: throw to report what is left. */
+  afterNetworkPrune?: (root: string, state: string) => void;
 }
 
 /** Call at the top of a test file; `await ready` in the first test. */
 export function engineEnv(name: string, opts: EngineEnvOptions = {}): { scope: Scope; ready: Promise<EngineEnv> } {
-  const scope = new Scope(`engine-${name}`);
+  const scope = new Scope(`${opts.prefix ?? 'engine'}-${name}`);
   leakCheckFile(scope);
   const ready = (async () => {
     const root = scope.mkdtemp('root');
     const state = scope.mkdtemp('st');
     const cgroupParent = `/${scope.id}`;
     const env: NodeJS.ProcessEnv = { ...process.env, BERTH_ROOT: root, BERTH_STATE: state, BERTH_CGROUP_PARENT: cgroupParent, BERTH_BRIDGE: 'none' };
+    // the real default network: no BERTH_BRIDGE=none, even if the caller's environment has it
     if (opts.defaultBridge) delete env.BERTH_BRIDGE;
     const berth = (args: string[], opts: ExecOptions = {}) => exec(BERTH, args, { timeoutMs: 60_000, env, ...opts });
     const ok = async (args: string[], opts: ExecOptions = {}) => {
@@ -74,6 +79,7 @@ export function engineEnv(name: string, opts: EngineEnvOptions = {}): { scope: S
     // sandboxes: bridge, netns mounts, leases, rules), so nothing of them is left.
     scope.defer('remove networks', async () => {
       await berth(['network', 'prune', '-f']);
+      opts.afterNetworkPrune?.(root, state);
     });
     // Remove every container left (a failed test), so its mounts, monitors and cgroups go.
     scope.defer('remove containers', async () => {

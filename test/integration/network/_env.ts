@@ -1,73 +1,40 @@
 /**
- * What every network test file shares: a scope with its own root, state and cgroup parent, a
- * busybox image from a loopback registry, and `berth(...)` running the real bin/berth. Traffic
- * only ever goes to 127.0.0.1 and to the namespaces these tests make (issue 5's rule).
+ * What every network test file shares: the engine tests' environment (engine/_env.ts: a scope
+ * with its own root, state and cgroup parent, a busybox image from a loopback registry,
+ * `berth(...)` running the real bin/berth) with berth's real default network. Traffic only
+ * ever goes to 127.0.0.1 and to the namespaces these tests make (issue 5's rule).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Scope, exec, leakCheckFile, pushBusybox, repoRoot, startRegistry, type ExecOptions, type ExecResult, type Registry } from '../../harness/index.js';
+import type { Scope } from '../../harness/index.js';
+import { BERTH, engineEnv, type EngineEnv } from '../engine/_env.js';
 
-export const BERTH = join(repoRoot(), 'bin/berth');
+export { BERTH };
 
-export interface NetEnv {
-  scope: Scope;
-  root: string;
-  state: string;
-  registry: Registry;
-  image: string;
-  env: NodeJS.ProcessEnv;
-  berth(args: string[], opts?: ExecOptions): Promise<ExecResult>;
-  ok(args: string[], opts?: ExecOptions): Promise<string>;
+export type NetEnv = EngineEnv & {
   /** Mark a network's bridge, CNI name and subnet as the scope's, for the leak check. */
   mark(network: string): Promise<void>;
-}
+};
 
+/** The engine tests' environment with berth's real default network; after the networks are pruned nothing of them may be left. */
 export function netEnv(name: string): { scope: Scope; ready: Promise<NetEnv> } {
-  const scope = new Scope(`net-${name}`);
-  leakCheckFile(scope);
-  const ready = (async () => {
-    const root = scope.mkdtemp('root');
-    const state = scope.mkdtemp('st');
-    // the real default network: no BERTH_BRIDGE=none here, even if the caller's environment has it
-    const env: NodeJS.ProcessEnv = { ...process.env, BERTH_ROOT: root, BERTH_STATE: state, BERTH_CGROUP_PARENT: `/${scope.id}` };
-    delete env.BERTH_BRIDGE;
-    const berth = (args: string[], opts: ExecOptions = {}) => exec(BERTH, args, { timeoutMs: 60_000, env, ...opts });
-    const ok = async (args: string[], opts: ExecOptions = {}) => {
-      const r = await berth(args, opts);
-      if (r.code !== 0) throw new Error(`berth ${args.join(' ')}: exit ${r.code}\n${r.stderr}${r.stdout}`);
-      return r.stdout.trim();
-    };
-    const mark = async (network: string) => {
-      const [n] = JSON.parse(await ok(['network', 'inspect', network])) as { Id: string; Options: Record<string, string>; IPAM: { Config: { Subnet: string }[] } }[];
-      const subnet = n.IPAM.Config[0].Subnet;
-      scope.matches.push(n.Options['com.docker.network.bridge.name'], `berth-${n.Id.slice(0, 12)}`, subnet, subnet.split('.').slice(0, 3).join('.') + '.');
-    };
-    scope.defer('remove cgroup parent', () => {
-      for (const h of readdirSync('/sys/fs/cgroup')) {
-        try {
-          rmdirSync(join('/sys/fs/cgroup', h, scope.id));
-        } catch {
-          /* absent or not empty: the leak check reports it */
-        }
-      }
-    });
-    // containers first (their CNI DEL), then every network (bridges); then nothing of ours may be left
-    scope.defer('remove networks', async () => {
-      await berth(['network', 'prune', '-f']);
+  const { scope, ready: base } = engineEnv(name, {
+    prefix: 'net',
+    defaultBridge: true,
+    afterNetworkPrune: (root, state) => {
       const left = leftovers(root, state, { pool: true });
       if (left.length) throw new Error(`network state left: ${left.join(', ')}`);
-    });
-    scope.defer('remove containers', async () => {
-      const ids = (await berth(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
-      if (ids.length) await berth(['rm', '-f', '-v', ...ids]);
-    });
-    const registry = await startRegistry(scope);
-    scope.defer('stop registry', () => registry.stop());
-    const image = await pushBusybox(scope, registry);
-    await ok(['pull', '-q', image]);
-    return { scope, root, state, registry, image, env, berth, ok, mark };
-  })();
+    },
+  });
+  const ready = base.then((e) => ({
+    ...e,
+    async mark(network: string): Promise<void> {
+      const [n] = JSON.parse(await e.ok(['network', 'inspect', network])) as { Id: string; Options: Record<string, string>; IPAM: { Config: { Subnet: string }[] } }[];
+      const subnet = n.IPAM.Config[0].Subnet;
+      scope.matches.push(n.Options['com.docker.network.bridge.name'], `berth-${n.Id.slice(0, 12)}`, subnet, subnet.split('.').slice(0, 3).join('.') + '.');
+    },
+  }));
   ready.catch(() => {});
   return { scope, ready };
 }
