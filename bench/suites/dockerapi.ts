@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkAborted, defer, removeTree, tempDir } from '../lib/cleanup.js';
+import { rotate } from '../lib/rotate.js';
 import type { Context, Suite } from '../lib/context.js';
 import { failureLine, run, type CmdResult } from '../lib/proc.js';
 import { failedRow, newCase, okRow, skippedRow, type Case } from '../lib/result.js';
@@ -151,8 +152,7 @@ export const dockerapiSuite: Suite = {
     const live = legs.filter((l) => !l.failed && !l.skipped);
     const warmup = 2;
     for (let i = -warmup; i < opts.engineIterations; i++) {
-      const k = ((i % live.length) + live.length) % live.length;
-      for (const leg of [...live.slice(k), ...live.slice(0, k)]) {
+      for (const leg of rotate(live, i)) {
         checkAborted();
         if (leg.failed) continue;
         const r = await run([CLIENT, '-H', leg.host!, 'run', '--rm', '--network', 'none', ref, 'true'], { timeoutMs: 60_000 });

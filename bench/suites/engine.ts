@@ -9,6 +9,7 @@
  *    no bridge, no iptables), only if Debian's docker.io is installed (it is not part of setup).
  */
 import { checkAborted, defer, runTag, tempDir } from '../lib/cleanup.js';
+import { rotate } from '../lib/rotate.js';
 import type { Context, Suite } from '../lib/context.js';
 import { failureLine, nowMs, run, type CmdResult } from '../lib/proc.js';
 import { failedRow, newCase, okRow, skippedRow, type Case } from '../lib/result.js';
@@ -160,8 +161,7 @@ export const engineSuite: Suite = {
     const live = legs.filter((l) => !l.failed && !l.skipped);
     const warmup = 2;
     for (let i = -warmup; i < opts.engineIterations; i++) {
-      const k = ((i % live.length) + live.length) % live.length;
-      for (const leg of [...live.slice(k), ...live.slice(0, k)]) {
+      for (const leg of rotate(live, i)) {
         checkAborted();
         if (leg.failed) continue;
         const r = await leg.once(i + warmup);

@@ -17,6 +17,7 @@
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { checkAborted, defer, runTag, tempDir } from '../lib/cleanup.js';
+import { rotate } from '../lib/rotate.js';
 import type { Context, Suite } from '../lib/context.js';
 import { failureLine, nowMs, run, sleep, type CmdResult } from '../lib/proc.js';
 import { failedRow, newCase, okRow, skippedRow, type Case } from '../lib/result.js';
@@ -177,9 +178,7 @@ export const networkSuite: Suite = {
     }
     const live = legs.filter((l) => !l.failed && !l.skipped);
     for (let i = -2; i < opts.engineIterations; i++) {
-      // a rotating order, so that the machine's drift hits every engine alike
-      const k = ((i % live.length) + live.length) % live.length;
-      for (const leg of [...live.slice(k), ...live.slice(0, k)]) {
+      for (const leg of rotate(live, i)) {
         checkAborted();
         if (leg.failed) continue;
         const r = await leg.runRm(['true']);

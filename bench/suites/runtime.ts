@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkAborted, defer, runTag, tempDir } from '../lib/cleanup.js';
+import { rotate } from '../lib/rotate.js';
 import type { Context, Suite } from '../lib/context.js';
 import { failureLine, nowMs, run, sleepSyncMs, type CmdResult } from '../lib/proc.js';
 import { failedRow, newCase, okRow, skippedRow, type Case, type Row } from '../lib/result.js';
@@ -245,9 +246,3 @@ export const runtimeSuite: Suite = {
   },
 };
 
-/** Round-robin start order, so no implementation always runs right after another. */
-function rotate<T>(xs: T[], i: number): T[] {
-  if (xs.length === 0) return xs;
-  const k = ((i % xs.length) + xs.length) % xs.length;
-  return [...xs.slice(k), ...xs.slice(0, k)];
-}
