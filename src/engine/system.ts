@@ -13,6 +13,7 @@ import type { Engine } from './engine.js';
 import { monitorPid } from './monitor/index.js';
 import { refreshContainer } from './container/status.js';
 import { removeContainer } from './container/remove.js';
+import { pidAlive } from '../util/process.js';
 
 export interface DfRow {
   type: 'Images' | 'Containers' | 'Local Volumes' | 'Build Cache';
@@ -87,7 +88,7 @@ export async function systemPrune(engine: Engine, opts: { all?: boolean; volumes
     const c = refreshContainer(engine, c0);
     if (c.state.status === 'running' || c.state.status === 'paused' || c.state.status === 'restarting') continue;
     // "removing" by a dead process and "dead" are crash leftovers: rm finishes them
-    if (c.state.status === 'removing' && c.state.removingBy && processAlive(c.state.removingBy)) continue;
+    if (c.state.status === 'removing' && c.state.removingBy && pidAlive(c.state.removingBy)) continue;
     try {
       r.reclaimed += (await engine.snapshotter.usage(c.snapshotKey)).size;
     } catch {
@@ -109,15 +110,6 @@ export async function systemPrune(engine: Engine, opts: { all?: boolean; volumes
   r.images = [...img.untagged, ...img.blobs];
   r.reclaimed += img.reclaimed;
   return r;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Bundle dirs (state) and log dirs (root) whose container has no record, and no live monitor. */

@@ -15,6 +15,7 @@ import { createNetns, listNetns, moveNetns, netnsNative, netnsPath, removeNetns 
 import { isMounted } from '../sys/mount.js';
 import { exposedToMapping, parsePublish, type PortMapping } from './ports.js';
 import { NetworkStore, newNetworkId, newPoolId, type EndpointRecord, type NetworkRecord, type PoolEntry, type SandboxRecord } from './store.js';
+import { pidAlive } from '../util/process.js';
 
 export const DEFAULT_NETWORK = 'bridge';
 const DEFAULT_ROOT = '/var/lib/berth';
@@ -826,16 +827,6 @@ function netnsInUse(path: string): boolean {
     }
   }
   return false;
-}
-
-function pidAlive(pid: number): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function safeReaddir(p: string): string[] {

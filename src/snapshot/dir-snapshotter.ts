@@ -4,6 +4,7 @@ import { immediate } from '../util/sqlite.js';
 import { SnapshotMetadata, type SnapshotRecord } from './metadata.js';
 import type { Mount, SnapshotInfo, SnapshotKind, Snapshotter, SnapshotterName, Usage } from './types.js';
 import { diskUsage } from './usage.js';
+import { pidAlive } from '../util/process.js';
 
 /**
  * What overlay and native share: records in SQLite, one directory per snapshot under
@@ -177,7 +178,7 @@ export abstract class DirSnapshotter implements Snapshotter {
       for (const name of readdirSync(this.#dir)) {
         const m = /^(?:new|rm)-(\d+)-/.exec(name);
         if (m) {
-          if (!processAlive(Number(m[1]))) out.push(name);
+          if (!pidAlive(Number(m[1]))) out.push(name);
         } else if (/^\d+$/.test(name) && !ids.has(Number(name))) {
           const to = `rm-${process.pid}-${name}-${Date.now().toString(36)}`;
           renameSync(`${this.#dir}/${name}`, `${this.#dir}/${to}`);
@@ -202,12 +203,3 @@ export abstract class DirSnapshotter implements Snapshotter {
   }
 }
 
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

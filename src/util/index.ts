@@ -1,2 +1,3 @@
 export * from './fs.js';
 export * from './id.js';
+export * from './process.js';

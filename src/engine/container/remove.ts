@@ -9,6 +9,7 @@ import type { Engine } from '../engine.js';
 import { mark } from '../trace.js';
 import { noRestart, signalContainer } from './signal.js';
 import { refreshContainer } from './status.js';
+import { pidAlive } from '../../util/process.js';
 
 export interface RemoveOptions {
   /** Kill a running container first (docker rm -f). */
@@ -28,16 +29,6 @@ async function monitorGone(dir: string, ms: number): Promise<boolean> {
   return true;
 }
 
-function alive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * docker rm: claim the container (status "removing", owned by this process, so two removers
  * never both work on it), kill it if forced, then undo everything create and start made, in
@@ -53,7 +44,7 @@ export async function removeContainer(engine: Engine, ref: string, opts: RemoveO
     throw new BerthError('CONFLICT', `cannot remove container "/${rec.name}": container is ${rec.state.status}: stop the container before removing or force remove`);
   }
   const state = engine.containers.updateState(rec.id, (s) => {
-    if (s.status === 'removing' && s.removingBy !== process.pid && alive(s.removingBy)) {
+    if (s.status === 'removing' && s.removingBy !== process.pid && pidAlive(s.removingBy)) {
       throw new BerthError('CONFLICT', `${what}: removal of container ${rec.name} is already in progress`);
     }
     if (!opts.force && ['running', 'paused', 'restarting'].includes(s.status)) {
