@@ -6,5 +6,6 @@ export { CniNetworkManager, DEFAULT_NETWORK, endpointIp, type CreateNetworkOptio
 export type { NetworkRecord, EndpointRecord, SandboxRecord } from './store.js';
 export { parsePublish, formatMapping, type PortMapping } from './ports.js';
 export { createNetns, removeNetns, netnsPath } from './netns.js';
+export { renderHosts } from './etc-files.js';
 export { CNI_PATH, CNI_PACKAGE } from './cni.js';
 export type { NetworkAttachment, NetworkManager, NetworkSetupOptions } from './types.js';

@@ -16,7 +16,8 @@ import { buildSpec, capabilitySet } from '../spec-builder.js';
 import { resolveUser } from '../user.js';
 import { parseUsernsMode, type IdRange } from '../userns.js';
 import { effectiveHealthcheck } from './health.js';
-import { hostHardLimits, hostsFile, readHostFile, statDevice, thermalThrottlePaths } from './host-files.js';
+import { hostHardLimits, readHostFile, statDevice, thermalThrottlePaths } from './host-files.js';
+import { renderHosts } from '../../network/index.js';
 import { getImage, type GetImageOptions } from './image.js';
 import { copyUpImageContent } from '../volumes/copy-up.js';
 import { initBinary } from './init-binary.js';
@@ -216,7 +217,8 @@ function addEtcFiles(spec: Spec, dir: string, config: RunConfig, net: string): v
   const hostname = spec.hostname ?? '';
   const files: [string, string][] = [
     ['hostname', `${hostname}\n`],
-    ['hosts', net === 'host' ? readHostFile('/etc/hosts', hostsFile(hostname)) : hostsFile(hostname)],
+    // docker's fixed lines and the hostname; a CNI network's setup rewrites it with addresses and peers
+    ['hosts', net === 'host' ? readHostFile('/etc/hosts', renderHosts(hostname, [], [], [])) : renderHosts(hostname, [], [], [])],
     ['resolv.conf', net === 'none' ? '' : readHostFile('/etc/resolv.conf')],
   ];
   const taken = new Set((spec.mounts ?? []).map((m) => m.destination));

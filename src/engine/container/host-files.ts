@@ -46,21 +46,6 @@ export function statDevice(d: DeviceRequest): DeviceRequest {
   return { ...d, type: isChar ? 'c' : 'b', major, minor, fileMode: Number(st.mode) & 0o777 };
 }
 
-/** /etc/hosts for a container in its own network namespace (docker's defaults). */
-export function hostsFile(hostname: string, extra: string[] = []): string {
-  return [
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::0\tip6-localnet',
-    'ff00::0\tip6-mcastprefix',
-    'ff02::1\tip6-allnodes',
-    'ff02::2\tip6-allrouters',
-    ...extra,
-    `127.0.1.1\t${hostname}`,
-    '',
-  ].join('\n');
-}
-
 export function readHostFile(path: string, fallback = ''): string {
   try {
     return readFileSync(path, 'utf8');
