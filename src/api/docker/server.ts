@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { BerthError, formatError, toBerthError } from '../../errors/index.js';
+import { socketAnswers } from '../../util/socket.js';
 import type { Engine } from '../../engine/index.js';
 import { HTTP_STATUS } from './errors.js';
 import { sendError, type Ctx, type Handler } from './http.js';
@@ -86,7 +87,7 @@ export class DockerServer {
   async listen(): Promise<void> {
     mkdirSync(dirname(this.#socket), { recursive: true, mode: 0o755 });
     // a socket left by a crashed daemon; a live one answers connect, so refuse to steal it
-    if (await socketAlive(this.#socket)) throw new BerthError('ALREADY_EXISTS', `listen on ${this.#socket}: another daemon is serving it`);
+    if (await socketAnswers(this.#socket)) throw new BerthError('ALREADY_EXISTS', `listen on ${this.#socket}: another daemon is serving it`);
     rmSync(this.#socket, { force: true });
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
@@ -146,16 +147,4 @@ export class DockerServer {
       if (process.env.BERTH_DEBUG) this.#log(`${req.method} ${req.url} ${res?.statusCode ?? 'hijack'} ${Date.now() - t0}ms`);
     }
   }
-}
-
-async function socketAlive(path: string): Promise<boolean> {
-  const { connect } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }

@@ -5,9 +5,10 @@
  * after a while without calls, and at once when a caller of another build shows up.
  */
 import { closeSync, lstatSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { serveConnection, type RuntimeHandler } from './connection.js';
+import { socketAnswers } from '../../util/socket.js';
 import { InflightJournal } from './inflight.js';
 import { peerCred } from './peercred.js';
 
@@ -118,7 +119,7 @@ async function listen(server: Server, path: string): Promise<boolean> {
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-      if (await answers(path)) return false;
+      if (await socketAnswers(path)) return false;
       try {
         unlinkSync(path);
       } catch {
@@ -129,17 +130,6 @@ async function listen(server: Server, path: string): Promise<boolean> {
     }
   }
   return false;
-}
-
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 const NAMESPACES = ['mnt', 'pid', 'user', 'cgroup'];
