@@ -11,9 +11,10 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkAborted, defer, removeTree, tempDir } from '../lib/cleanup.js';
 import { rotate } from '../lib/rotate.js';
+import { recordRun, sampleRow, type FlakyLeg } from '../lib/flaky.js';
 import type { Context, Suite } from '../lib/context.js';
 import { failureLine, run, type CmdResult } from '../lib/proc.js';
-import { failedRow, newCase, okRow, skippedRow, type Case } from '../lib/result.js';
+import { newCase, skippedRow, type Case } from '../lib/result.js';
 import { berthCommand } from '../peers/berth.js';
 import { dockerMissing, startDockerd } from '../peers/docker.js';
 import { busyboxImage } from '../peers/image.js';
@@ -21,17 +22,10 @@ import { podman, pushed, sharedRegistry } from '../peers/services.js';
 
 const CLIENT = '/usr/local/bin/docker';
 
-interface Leg {
-  name: string;
+interface Leg extends FlakyLeg {
   note: string;
   host?: string;
   setup(): Promise<string>;
-  samples: number[];
-  failures: number;
-  attempts: number;
-  firstFailure?: string;
-  failed?: string;
-  skipped?: string;
 }
 
 async function must(p: Promise<CmdResult>, what: string): Promise<void> {
@@ -156,25 +150,12 @@ export const dockerapiSuite: Suite = {
         checkAborted();
         if (leg.failed) continue;
         const r = await run([CLIENT, '-H', leg.host!, 'run', '--rm', '--network', 'none', ref, 'true'], { timeoutMs: 60_000 });
-        leg.attempts++;
-        if (r.code !== 0) {
-          leg.failures++;
-          leg.firstFailure ??= failureLine(r);
-          ctx.log(`dockerapi: ${leg.name}: run ${leg.attempts} failed: ${failureLine(r)}`);
-          if (leg.failures >= 3 && leg.failures > leg.attempts * 0.2) leg.failed = `${leg.failures} of ${leg.attempts} failed, first: ${leg.firstFailure}`;
-        } else if (i >= 0) leg.samples.push(r.ms);
+        recordRun(leg, r, i >= 0, (line) => ctx.log(`dockerapi: ${line}`));
       }
     }
 
     const c = newCase('dockerapi', 'docker run --rm --network none IMAGE true', 'per container, docker 28 CLI, image in the store', 'berth');
-    for (const leg of legs) {
-      if (leg.skipped) c.rows.push(skippedRow(leg.name, leg.skipped));
-      else if (leg.samples.length === 0) c.rows.push(failedRow(leg.name, leg.failed ?? leg.firstFailure ?? 'no sample'));
-      else {
-        const failNote = leg.failures ? `${leg.failures} of ${leg.attempts} runs failed, first: ${leg.firstFailure}` : undefined;
-        c.rows.push(okRow(leg.name, leg.samples, { note: [leg.note, failNote].filter(Boolean).join('; ') }));
-      }
-    }
+    for (const leg of legs) c.rows.push(sampleRow(leg));
     return [c];
   },
 };

@@ -10,6 +10,7 @@
  */
 import { checkAborted, defer, runTag, tempDir } from '../lib/cleanup.js';
 import { rotate } from '../lib/rotate.js';
+import { recordRun, sampleRow, type FlakyLeg } from '../lib/flaky.js';
 import type { Context, Suite } from '../lib/context.js';
 import { failureLine, nowMs, run, type CmdResult } from '../lib/proc.js';
 import { failedRow, newCase, okRow, skippedRow, type Case } from '../lib/result.js';
@@ -18,9 +19,7 @@ import { dockerMissing, startDockerd, type DockerInstance } from '../peers/docke
 import { busyboxImage } from '../peers/image.js';
 import { containerd, ctrArgv, podman, pushed, sharedRegistry, type ContainerdInstance } from '../peers/services.js';
 
-interface Leg {
-  name: string;
-  note?: string;
+interface Leg extends FlakyLeg {
   /** Untimed: get the image into the store. Throws with one line on failure. */
   setup(): Promise<void>;
   once(i: number): Promise<CmdResult>;
@@ -29,14 +28,6 @@ interface Leg {
   removeAll(): Promise<void>;
   parSamples: number[];
   parFailure?: string;
-  samples: number[];
-  /** Set-up failed, or too many runs did: the leg is not driven any more. */
-  failed?: string;
-  /** Runs that failed (no sample), and the first one's error. */
-  failures: number;
-  firstFailure?: string;
-  attempts: number;
-  skipped?: string;
 }
 
 /** The detached containers' command: long enough to outlive a round of `run -d`. */
@@ -164,24 +155,14 @@ export const engineSuite: Suite = {
       for (const leg of rotate(live, i)) {
         checkAborted();
         if (leg.failed) continue;
-        const r = await leg.once(i + warmup);
-        leg.attempts++;
-        if (r.code !== 0) {
-          // A flaky failure is counted and the leg goes on; too many (over 20%, at least 3)
-          // and it is given up, as in the runtime suite.
-          leg.failures++;
-          leg.firstFailure ??= failureLine(r);
-          ctx.log(`engine: ${leg.name}: run ${leg.attempts} failed: ${failureLine(r)}`);
-          if (leg.failures >= 3 && leg.failures > leg.attempts * 0.2) leg.failed = `${leg.failures} of ${leg.attempts} failed, first: ${leg.firstFailure}`;
-        } else if (i >= 0) leg.samples.push(r.ms);
+        recordRun(leg, await leg.once(i + warmup), i >= 0, (line) => ctx.log(`engine: ${line}`));
       }
     }
     // N `run -d` at once per engine, one sample = the wall time until all N commands returned
     // (every container started); the containers are removed untimed after each batch.
     const n = opts.concurrency;
     for (let round = 0; round < opts.rounds; round++) {
-      const k = round % Math.max(live.length, 1);
-      for (const leg of [...live.slice(k), ...live.slice(0, k)]) {
+      for (const leg of rotate(live, round)) {
         checkAborted();
         if (leg.failed || leg.parFailure) continue;
         const t0 = nowMs();
@@ -201,15 +182,7 @@ export const engineSuite: Suite = {
     await pm.cleanup();
 
     const c = newCase('engine', 'run --rm IMAGE true', 'per container, image already in the store', 'berth');
-    for (const leg of legs) {
-      if (leg.skipped) c.rows.push(skippedRow(leg.name, leg.skipped));
-      else if (leg.samples.length === 0) c.rows.push(failedRow(leg.name, leg.failed ?? leg.firstFailure ?? 'no sample'));
-      else {
-        const failNote = leg.failures ? `${leg.failures} of ${leg.attempts} runs failed, first: ${leg.firstFailure}` : undefined;
-        const note = [leg.note, failNote].filter(Boolean).join('; ');
-        c.rows.push(okRow(leg.name, leg.samples, note ? { note } : {}));
-      }
-    }
+    for (const leg of legs) c.rows.push(sampleRow(leg));
     const par = newCase('engine', `${n} run -d at once`, `wall time until all ${n} containers run \`${SLEEP.join(' ')}\``, 'berth');
     for (const leg of legs) {
       if (leg.skipped) par.rows.push(skippedRow(leg.name, leg.skipped));
